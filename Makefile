@@ -1,0 +1,58 @@
+# rendercache: `make run` starts a single-node cluster on 127.0.0.1:8080;
+# `make test` installs what the tests need and runs every test.
+
+GO        ?= go
+BIN       := bin/rendercache
+PKGS      := ./...
+# Every package has concurrency (raft, gossip, HTTP), so all run with -race.
+TESTFLAGS ?= -race -count=1 -timeout 25m
+STATICCHECK_VERSION := 2025.1.1
+CHROMIUM  := $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
+
+.PHONY: all build run test deps lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/rendercache
+
+run: build
+	./$(BIN) serve --data-dir ./data
+
+# deps installs what the tests need on a fresh Debian machine: Chromium for
+# the render tier (tests fail, never skip, without it).
+deps:
+ifeq ($(CHROMIUM),)
+	@echo "installing chromium from Debian's packages"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+endif
+	$(GO) mod download
+
+test: deps
+	$(GO) vet $(PKGS)
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+# fuzz runs every fuzz target for FUZZTIME each.
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# bench runs the Go benchmarks whose figures docs/BENCHMARKS.md records.
+BENCHTIME ?= 1x
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./storage/
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 30m ./testcluster/
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rendercache/rendercache/node"
+)
+
+// ServeCommand runs one node until SIGINT or SIGTERM, then leaves the
+// cluster gracefully.
+type ServeCommand struct {
+	Stdout, Stderr io.Writer
+	// Getenv defaults to os.Getenv; tests replace it.
+	Getenv func(string) string
+}
+
+// Run parses flags (and RENDERCACHE_* variables), starts the node, and
+// blocks until ctx is cancelled.
+func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+	cfg, logLevel, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	cfg.OnAdminToken = func(token string) {
+		fmt.Fprintf(c.Stdout, "\nAdmin token (shown once, stored only as a hash):\n\n    %s\n\nUse it as: curl -H 'Authorization: Bearer %s' http://%s/admin/cluster\n\n", token, token, cfg.HTTPAddr)
+	}
+
+	// Start the node; it bootstraps when the data dir is new and there is
+	// nobody to join.
+	n, err := node.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Stdout, "rendercache node %s serving on http://%s (internal %s, raft %s, gossip %s)\n",
+		n.Name(), n.HTTPAddr(), n.InternalAddr(), n.RaftAddr(), n.GossipAddr())
+
+	// Wait for a signal, then leave gracefully with a bound.
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return n.Stop(stopCtx)
+}
+
+func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := node.Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	var (
+		join       listFlag
+		clusterKey string
+		configPath string
+		logLevel   = slog.LevelInfo
+	)
+	fs.StringVar(&cfg.Name, "name", "", "unique node name (default: the host name)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for Pebble state and raft snapshots")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "public API listen address")
+	fs.StringVar(&cfg.InternalAddr, "internal-addr", cfg.InternalAddr, "node-to-node listen address (authenticated with the cluster key)")
+	fs.StringVar(&cfg.RaftAddr, "raft-addr", cfg.RaftAddr, "raft TCP listen address")
+	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "memberlist TCP+UDP listen address")
+	fs.Var(&join, "join", "gossip addresses of existing members, comma-separated or repeated")
+	fs.IntVar(&cfg.Voters, "voters", cfg.Voters, "raft voters to keep; further nodes join as non-voters")
+	fs.StringVar(&clusterKey, "cluster-key", "", "base64 32-byte key (rendercache keygen); required to join; generated into <data-dir>/cluster.key on first bootstrap if unset")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "operator token for /admin (default: generated on first bootstrap and printed once)")
+	fs.StringVar(&configPath, "config", "", "YAML (or JSON) file with plan definitions")
+	fs.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", cfg.DeadNodeTimeout, "how long a failed node stays in the raft configuration")
+	fs.TextVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return cfg, 0, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return cfg, 0, fmt.Errorf("serve: %w", err)
+	}
+	cfg.Join = join
+	if cfg.Name == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "rendercache"
+		}
+		cfg.Name = h
+	}
+	var err error
+	if cfg.Plans, err = loadPlans(configPath); err != nil {
+		return cfg, 0, err
+	}
+	if cfg.ClusterKey, err = resolveClusterKey(clusterKey, cfg.DataDir, len(cfg.Join) > 0); err != nil {
+		return cfg, 0, err
+	}
+	return cfg, logLevel, nil
+}
+
+// resolveClusterKey returns the key from the flag, else from
+// <data-dir>/cluster.key, else, for a node founding a cluster, a new key
+// written there (0600) so that restarts keep it.
+func resolveClusterKey(flagValue, dataDir string, joining bool) ([]byte, error) {
+	if flagValue != "" {
+		return node.ParseClusterKey(strings.TrimSpace(flagValue))
+	}
+	path := filepath.Join(dataDir, "cluster.key")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		k, err := node.ParseClusterKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("cluster key: %w", err)
+	case joining:
+		return nil, errors.New("--cluster-key (or RENDERCACHE_CLUSTER_KEY) is required to join a cluster: use the key of the existing nodes")
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cluster key: %w", err)
+	}
+	key := newClusterKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("cluster key: %w", err)
+	}
+	return node.ParseClusterKey(key)
+}

@@ -1,0 +1,63 @@
+package consensus
+
+import (
+	"context"
+	"sync"
+)
+
+// readBatcher shares one barrier among concurrent fresh reads. A read may
+// only use a barrier that started after it arrived (an earlier one might
+// precede a write acknowledged just before the read), so reads that arrive
+// while a barrier is in flight wait for the next one. Safe for concurrent
+// use.
+type readBatcher struct {
+	barrier func(context.Context) (uint64, error)
+
+	mu      sync.Mutex
+	pending []chan readResult
+	running bool
+}
+
+type readResult struct {
+	idx uint64
+	err error
+}
+
+func (b *readBatcher) wait(ctx context.Context) (uint64, error) {
+	ch := make(chan readResult, 1)
+	b.mu.Lock()
+	b.pending = append(b.pending, ch)
+	if !b.running {
+		b.running = true
+		// The barrier runs detached from any one caller: an impatient
+		// caller must not fail the others sharing it.
+		go b.loop(context.WithoutCancel(ctx))
+	}
+	b.mu.Unlock()
+	select {
+	case r := <-ch:
+		return r.idx, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (b *readBatcher) loop(ctx context.Context) {
+	for {
+		b.mu.Lock()
+		batch := b.pending
+		b.pending = nil
+		if len(batch) == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		bctx, cancel := context.WithTimeout(ctx, defaultBarrierTimeout)
+		idx, err := b.barrier(bctx)
+		cancel()
+		for _, ch := range batch {
+			ch <- readResult{idx, err}
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rendercache/rendercache/account"
+	"github.com/rendercache/rendercache/errkind"
+)
+
+// Config configures the API server. The zero value plus a Logger works.
+type Config struct {
+	// MaxBodyBytes bounds JSON bodies; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// RequestTimeout bounds each request's work inside the cluster;
+	// default 15s.
+	RequestTimeout time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is served on /metrics; nil
+	// creates a private one.
+	Registry *prometheus.Registry
+}
+
+// ClusterInfo is the body of GET /admin/cluster.
+type ClusterInfo struct {
+	Leader       string        `json:"leader"`
+	Nodes        []ClusterNode `json:"nodes"`
+	AppliedIndex uint64        `json:"appliedIndex"`
+}
+
+// ClusterNode is one node of ClusterInfo.
+type ClusterNode struct {
+	Name     string `json:"name"`
+	State    string `json:"state"`
+	Suffrage string `json:"suffrage"`
+	HTTPAddr string `json:"httpAddr"`
+}
+
+// Cluster is what the API needs to know about the node's cluster.
+type Cluster interface {
+	// Info describes the cluster as this node sees it.
+	Info(ctx context.Context) (ClusterInfo, error)
+	// Ready reports whether the node has a leader and is caught up, and
+	// why not.
+	Ready() (bool, string)
+}
+
+// Accounts manages accounts; *account.Service satisfies it.
+type Accounts interface {
+	Create(ctx context.Context, email, plan string) (account.Account, error)
+	Get(ctx context.Context, id string) (account.Account, error)
+	List(ctx context.Context) ([]account.Account, error)
+	Delete(ctx context.Context, id string) error
+	SetPlan(ctx context.Context, id, plan string) (account.Account, error)
+}
+
+// AdminAuth checks the operator's bearer token; *operator.Auth satisfies
+// it.
+type AdminAuth interface {
+	Check(token string) bool
+}
+
+var _ Accounts = (*account.Service)(nil)
+
+// Deps are the components behind the API.
+type Deps struct {
+	Cluster  Cluster
+	Accounts Accounts
+	Admin    AdminAuth
+}
+
+// Server is the public HTTP API of one node. It is an http.Handler and safe
+// for concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	deps   Deps
+	router *httprouter.Router
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// handler is an API handler: it writes a success response or returns an
+// error for writeError.
+type handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
+
+// New returns the API server over deps.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger.With("subsystem", "httpapi"),
+		deps:   deps,
+		router: httprouter.New(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rendercache_http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rendercache_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern and method.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
+		}, []string{"route", "method"}),
+	}
+	cfg.Registry.MustRegister(s.requests, s.latency)
+
+	r := s.router
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.observe("notfound", w, req, func(w http.ResponseWriter, req *http.Request) error { return ErrNotFound })
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.observe("notallowed", w, req, func(w http.ResponseWriter, req *http.Request) error {
+			return errkind.New(errkind.Invalid, "method "+req.Method+" not allowed; allowed: "+w.Header().Get("Allow"))
+		})
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		s.log.Error("handler panic", "method", req.Method, "path", req.URL.Path, "panic", v)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+	}
+
+	s.route(http.MethodGet, "/healthz", s.healthz)
+	s.route(http.MethodGet, "/readyz", s.readyz)
+	r.Handler(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+
+	s.admin(http.MethodGet, "/admin/cluster", s.clusterInfo)
+	s.admin(http.MethodPost, "/admin/accounts", s.createAccount)
+	s.admin(http.MethodGet, "/admin/accounts", s.listAccounts)
+	s.admin(http.MethodGet, "/admin/accounts/:id", s.getAccount)
+	s.admin(http.MethodPatch, "/admin/accounts/:id", s.patchAccount)
+	s.admin(http.MethodDelete, "/admin/accounts/:id", s.deleteAccount)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// route registers h under path with metrics, a request deadline and error
+// mapping.
+func (s *Server) route(method, path string, h handler) {
+	s.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		s.observe(path, w, r, func(w http.ResponseWriter, r *http.Request) error { return h(w, r, ps) })
+	})
+}
+
+// admin registers an operator-only route.
+func (s *Server) admin(method, path string, h handler) {
+	s.route(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			return ErrAdminTokenRequired
+		}
+		if s.deps.Admin == nil || !s.deps.Admin.Check(strings.TrimSpace(token)) {
+			return ErrAdminTokenInvalid
+		}
+		return h(w, r, ps)
+	})
+}
+
+func (s *Server) observe(route string, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request) error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	if err := h(rec, r); err != nil {
+		writeError(rec, r, s.log, err)
+	}
+	s.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.code)).Inc()
+	s.latency.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.code = code
+		s.wroteHeader = true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,123 @@
+package node
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/plan"
+)
+
+// Config configures one node. Build it with Default and check it with
+// Validate; cmd/rendercache fills it from flags and environment.
+type Config struct {
+	// Name is the node's unique name in the cluster. Default: the host
+	// name.
+	Name string
+	// DataDir holds Pebble state and raft snapshots. Default ./data.
+	DataDir string
+	// HTTPAddr is the public API listener. Default 127.0.0.1:8080.
+	HTTPAddr string
+	// InternalAddr is the node-to-node listener (forwarding, cache peers),
+	// authenticated with the cluster key. Default 127.0.0.1:8081.
+	InternalAddr string
+	// RaftAddr is raft's TCP listener. Default 127.0.0.1:8082.
+	RaftAddr string
+	// GossipAddr is memberlist's TCP+UDP listener. It needs a concrete
+	// port. Default 127.0.0.1:8083.
+	GossipAddr string
+	// Join lists gossip addresses of existing members. A node with an empty
+	// data dir and no Join bootstraps a new cluster.
+	Join []string
+	// Voters is how many raft voters the cluster keeps. Default 3.
+	Voters int
+	// DeadNodeTimeout is how long a failed node stays in the raft
+	// configuration. Default 30s.
+	DeadNodeTimeout time.Duration
+	// ClusterKey (32 bytes) encrypts gossip and authenticates internal
+	// RPC. Nodes with different keys cannot join each other.
+	ClusterKey []byte
+	// AdminToken is the operator's token. Empty: on first bootstrap a token
+	// is generated, handed to OnAdminToken once and stored hashed.
+	AdminToken string
+	// OnAdminToken receives a generated admin token; it is never logged.
+	OnAdminToken func(token string)
+	// Plans is the plan catalog. Default plan.Defaults().
+	Plans plan.Catalog
+	// Fast uses short raft and gossip timings meant for loopback test
+	// clusters.
+	Fast bool
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Faults injects partitions into every transport; nil in production.
+	Faults *netfault.Injector
+}
+
+// Default returns the settings of `rendercache serve` with no flags.
+func Default() Config {
+	return Config{
+		DataDir:         "./data",
+		HTTPAddr:        "127.0.0.1:8080",
+		InternalAddr:    "127.0.0.1:8081",
+		RaftAddr:        "127.0.0.1:8082",
+		GossipAddr:      "127.0.0.1:8083",
+		Voters:          3,
+		DeadNodeTimeout: 30 * time.Second,
+		Plans:           plan.Defaults(),
+	}
+}
+
+// ClusterKeySize is the length of a cluster key in bytes (AES-256).
+const ClusterKeySize = 32
+
+// ParseClusterKey decodes a base64 cluster key as printed by `rendercache
+// keygen`.
+func ParseClusterKey(s string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("cluster key is not base64: %w", err)
+	}
+	if len(k) != ClusterKeySize {
+		return nil, fmt.Errorf("cluster key must decode to %d bytes, got %d (generate one with `rendercache keygen`)", ClusterKeySize, len(k))
+	}
+	return k, nil
+}
+
+// Validate explains every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("name is required"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir is required"))
+	}
+	for flag, a := range map[string]string{"http-addr": c.HTTPAddr, "internal-addr": c.InternalAddr, "raft-addr": c.RaftAddr, "gossip-addr": c.GossipAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q must be host:port: %w", flag, a, err))
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.GossipAddr); err == nil && port == "0" {
+		errs = append(errs, errors.New("gossip-addr needs a concrete port, not 0"))
+	}
+	if len(c.ClusterKey) != ClusterKeySize {
+		errs = append(errs, fmt.Errorf("cluster key must be %d bytes, got %d", ClusterKeySize, len(c.ClusterKey)))
+	}
+	if c.Voters < 1 {
+		errs = append(errs, fmt.Errorf("voters must be at least 1, got %d", c.Voters))
+	}
+	if c.DeadNodeTimeout <= 0 {
+		errs = append(errs, errors.New("dead node timeout must be positive"))
+	}
+	if err := c.Plans.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("node: config: %w", err)
+	}
+	return nil
+}

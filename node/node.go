@@ -1,0 +1,322 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rendercache/rendercache/account"
+	"github.com/rendercache/rendercache/cluster"
+	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/httpapi"
+	"github.com/rendercache/rendercache/operator"
+	"github.com/rendercache/rendercache/peer"
+	"github.com/rendercache/rendercache/storage"
+)
+
+// Node is one running rendercache node. Its methods are safe for concurrent
+// use.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+
+	db       *storage.DB
+	raft     *consensus.Raft
+	members  *cluster.Cluster
+	accounts *account.Service
+	registry *prometheus.Registry
+
+	httpLn, internalLn net.Listener
+	httpSrv, intSrv    *http.Server
+
+	bootstrapped bool
+	unsubscribe  func()
+	stopOnce     sync.Once
+	wg           sync.WaitGroup
+	cancel       context.CancelFunc
+}
+
+// Start opens the node's state, starts raft, gossip and both HTTP
+// listeners, and bootstraps a new cluster when the data dir is empty and no
+// Join addresses are given. It returns once the node serves requests; a
+// bootstrapping node also waits until it leads.
+func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger.With("node", cfg.Name)
+	n := &Node{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			n.kill()
+		}
+	}()
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	n.cancel = cancel
+
+	// 1. Local state: one Pebble database for the raft log, stable store
+	// and state machine.
+	if n.db, err = storage.Open(filepath.Join(cfg.DataDir, "state"), storage.Options{Logger: log}); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+
+	// 2. Listeners first, so ":0" addresses are known before they are
+	// gossiped.
+	if n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("node: listen http: %w", err)
+	}
+	if n.internalLn, err = net.Listen("tcp", cfg.InternalAddr); err != nil {
+		return nil, fmt.Errorf("node: listen internal: %w", err)
+	}
+
+	// 3. The state machine and the commands of every replicated resource.
+	fsm := consensus.NewFSM(n.db.State(), log.With("subsystem", "fsm"))
+	account.Register(fsm)
+	operator.Register(fsm)
+
+	// 4. Raft, with membership read through an adapter over gossip.
+	rcfg := consensus.Default()
+	if cfg.Fast {
+		rcfg = rcfg.Fast()
+	}
+	rcfg.NodeID = cfg.Name
+	rcfg.BindAddr = cfg.RaftAddr
+	rcfg.SnapshotDir = filepath.Join(cfg.DataDir, "snapshots")
+	rcfg.Voters = cfg.Voters
+	rcfg.DeadNodeTimeout = cfg.DeadNodeTimeout
+	rcfg.Logger = log
+	rcfg.Faults = cfg.Faults
+	rpc := peer.NewClient(cfg.ClusterKey, cfg.Name, cfg.Faults, 10*time.Second)
+	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, rpc); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+
+	// 5. Gossip, advertising every listener's address.
+	profile := "lan"
+	if cfg.Fast {
+		profile = "local"
+	}
+	if n.members, err = cluster.New(runCtx, cluster.Config{
+		Name:      cfg.Name,
+		BindAddr:  cfg.GossipAddr,
+		Key:       cfg.ClusterKey,
+		Meta:      cluster.Meta{HTTPAddr: n.httpLn.Addr().String(), InternalAddr: n.internalLn.Addr().String(), RaftAddr: n.raft.Addr()},
+		Join:      cfg.Join,
+		PeersFile: filepath.Join(cfg.DataDir, "peers.json"),
+		Profile:   profile,
+		Logger:    log,
+		Faults:    cfg.Faults,
+	}); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	events, unsubscribe := n.members.Subscribe()
+	n.unsubscribe = unsubscribe
+	n.wg.Add(1)
+	go n.watchMembers(runCtx, events)
+
+	// 6. A new data dir with nobody to join founds a cluster.
+	if len(cfg.Join) == 0 {
+		if n.bootstrapped, err = n.raft.BootstrapIfNew(n.db); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
+
+	// 7. Services and HTTP.
+	n.accounts = account.NewService(n.raft, n.db.State(), cfg.Plans)
+	n.registerMetrics()
+	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry}, httpapi.Deps{
+		Cluster:  clusterView{n},
+		Accounts: n.accounts,
+		Admin:    operator.NewAuth(n.db.State(), cfg.AdminToken),
+	})
+	n.httpSrv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	internal := http.NewServeMux()
+	internal.Handle("/internal/v1/raft/", n.raft.Handler())
+	n.intSrv = &http.Server{Handler: peer.Require(cfg.ClusterKey, internal), ReadHeaderTimeout: 10 * time.Second}
+	n.serve(n.httpSrv, n.httpLn)
+	n.serve(n.intSrv, n.internalLn)
+
+	// 8. The founding node records the admin token's hash so that every
+	// node accepts it.
+	if n.bootstrapped {
+		if err := n.storeAdminToken(ctx); err != nil {
+			return nil, err
+		}
+	}
+	log.Info("node started", "http", n.HTTPAddr(), "internal", n.InternalAddr(), "raft", n.raft.Addr(), "gossip", cfg.GossipAddr, "bootstrapped", n.bootstrapped)
+	return n, nil
+}
+
+func (n *Node) serve(srv *http.Server, ln net.Listener) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+}
+
+func (n *Node) storeAdminToken(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	token, generated := n.cfg.AdminToken, false
+	if token == "" {
+		token, generated = operator.NewToken(), true
+	}
+	apply := func(ctx context.Context, cmd consensus.Command) error {
+		_, err := n.raft.Apply(ctx, cmd)
+		return err
+	}
+	if err := operator.StoreToken(ctx, apply, token); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	if generated && n.cfg.OnAdminToken != nil {
+		n.cfg.OnAdminToken(token)
+	}
+	return nil
+}
+
+func (n *Node) watchMembers(ctx context.Context, events <-chan cluster.Event) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			n.log.Debug("membership event", "type", ev.Type.String(), "member", ev.Member.Name)
+			n.raft.Kick()
+		}
+	}
+}
+
+// Name returns the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// HTTPAddr returns the public API's bound address.
+func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
+
+// InternalAddr returns the internal listener's bound address.
+func (n *Node) InternalAddr() string { return n.internalLn.Addr().String() }
+
+// RaftAddr returns raft's advertised address.
+func (n *Node) RaftAddr() string { return n.raft.Addr() }
+
+// GossipAddr returns the gossip address.
+func (n *Node) GossipAddr() string { return n.cfg.GossipAddr }
+
+// Bootstrapped reports whether this start founded a new cluster.
+func (n *Node) Bootstrapped() bool { return n.bootstrapped }
+
+// Raft exposes the node's consensus for tests and admin commands.
+func (n *Node) Raft() *consensus.Raft { return n.raft }
+
+// Members exposes the node's gossip view.
+func (n *Node) Members() *cluster.Cluster { return n.members }
+
+// State exposes the node's replicated state for tests.
+func (n *Node) State() *storage.State { return n.db.State() }
+
+// Stop leaves the cluster gracefully: it stops taking requests, hands over
+// leadership, leaves raft's configuration and gossip, then closes its
+// state. Idempotent.
+func (n *Node) Stop(ctx context.Context) error {
+	var errs []error
+	n.stopOnce.Do(func() {
+		n.log.Info("node stopping")
+		shutCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := n.httpSrv.Shutdown(shutCtx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := n.raft.Leave(shutCtx); err != nil {
+			n.log.Warn("leaving raft failed; the leader removes this node when gossip reports it left", "err", err)
+		}
+		if err := n.members.Leave(shutCtx); err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, n.closeAll()...)
+		n.log.Info("node stopped")
+	})
+	return errors.Join(errs...)
+}
+
+// Kill stops the node abruptly, as a crash would: no leadership transfer,
+// no leave message. Pebble data already synced stays. Idempotent.
+func (n *Node) Kill() {
+	n.stopOnce.Do(func() { n.kill() })
+}
+
+func (n *Node) kill() {
+	if n.cfg.Faults != nil {
+		n.cfg.Faults.Isolate(n.cfg.Name)
+	}
+	if n.httpSrv != nil {
+		n.httpSrv.Close()
+	}
+	if n.members != nil {
+		n.members.Shutdown()
+	}
+	n.closeAll()
+}
+
+// closeAll releases everything still open, in dependency order.
+func (n *Node) closeAll() []error {
+	var errs []error
+	if n.cancel != nil {
+		n.cancel()
+	}
+	if n.unsubscribe != nil {
+		n.unsubscribe()
+	}
+	if n.members != nil {
+		n.members.Shutdown()
+	}
+	if n.raft != nil {
+		if err := n.raft.Shutdown(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n.intSrv != nil {
+		n.intSrv.Close()
+	}
+	if n.httpSrv != nil {
+		n.httpSrv.Close()
+	}
+	for _, ln := range []net.Listener{n.httpLn, n.internalLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	n.wg.Wait()
+	if n.db != nil {
+		if err := n.db.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// hostname is the default node name.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "rendercache"
+	}
+	return h
+}
