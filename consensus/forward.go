@@ -63,7 +63,7 @@ func (n *Raft) Handler() http.Handler {
 			writeResult(w, &result{Err: toWire(fmt.Errorf("leave: bad request"))})
 			return
 		}
-		writeValue(w, nil, n.removeServer(req.ID))
+		writeValue(w, nil, n.removeLeaving(req.ID))
 	})
 	return mux
 }

@@ -131,6 +131,9 @@ func (n *Raft) reconcile(deadSince map[string]time.Time, now time.Time) {
 		if _, ok := inConfig[p.ID]; ok {
 			continue
 		}
+		if n.leftSince(p.ID, p.Since) {
+			continue // left gracefully; gossip has not caught up yet
+		}
 		asVoter := voters < n.cfg.Voters
 		if !n.addServer(p, asVoter) {
 			return

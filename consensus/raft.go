@@ -36,6 +36,9 @@ type Raft struct {
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 	kick     chan struct{} // wakes the reconcile loop
+
+	leftMu sync.Mutex
+	left   map[string]time.Time // servers removed by a graceful leave, and when
 }
 
 // New starts raft for this node over the stores in db, applying commands to
@@ -100,7 +103,7 @@ func New(cfg Config, db *storage.DB, fsm *FSM, members Membership, rpc *http.Cli
 	}
 	n := &Raft{
 		cfg: cfg, log: log, raft: r, fsm: fsm, trans: trans, snaps: snaps, members: members, rpc: rpc,
-		stop: make(chan struct{}), kick: make(chan struct{}, 1),
+		stop: make(chan struct{}), kick: make(chan struct{}, 1), left: map[string]time.Time{},
 	}
 	n.reads = &readBatcher{barrier: n.localReadIndex}
 	n.wg.Add(1)
@@ -384,7 +387,7 @@ func (n *Raft) Leave(ctx context.Context) error {
 		return nil // the last voter has nobody to hand the state to
 	}
 	_, err := n.onLeader(ctx, func(ctx context.Context) (json.RawMessage, error) {
-		return nil, n.removeServer(n.cfg.NodeID)
+		return nil, n.removeLeaving(n.cfg.NodeID)
 	}, func(ctx context.Context, addr string) (json.RawMessage, error) {
 		return n.forwardLeave(ctx, addr, n.cfg.NodeID)
 	})
@@ -402,6 +405,29 @@ func (n *Raft) otherVoters() int {
 		}
 	}
 	return c
+}
+
+// removeLeaving removes a server that asked to leave, and remembers it so
+// that reconciliation does not add it back while gossip still reports it
+// alive (the node leaves raft before it leaves gossip).
+func (n *Raft) removeLeaving(id string) error {
+	n.leftMu.Lock()
+	n.left[id] = time.Now()
+	n.leftMu.Unlock()
+	return n.removeServer(id)
+}
+
+// leftSince reports whether id left gracefully after it was last seen
+// becoming alive, i.e. it has not come back since.
+func (n *Raft) leftSince(id string, aliveSince time.Time) bool {
+	n.leftMu.Lock()
+	defer n.leftMu.Unlock()
+	t, ok := n.left[id]
+	if ok && aliveSince.After(t) {
+		delete(n.left, id) // it restarted and rejoined
+		return false
+	}
+	return ok
 }
 
 func (n *Raft) removeServer(id string) error {
