@@ -14,6 +14,7 @@ import (
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/plan"
+	"github.com/rendercache/rendercache/record"
 	"github.com/rendercache/rendercache/storage"
 )
 
@@ -74,10 +75,18 @@ func NewService(raft Proposer, state *storage.State, plans plan.Catalog) *Servic
 	return &Service{raft: raft, state: state, plans: plans, now: time.Now}
 }
 
-// Register installs the account commands in fsm.
-func Register(fsm *consensus.FSM) {
+// Cascade deletes what a resource package keeps for an account, inside the
+// account's delete transaction, so that no orphan keys or domains outlive
+// it.
+type Cascade func(tx *storage.Tx, accountID string) error
+
+// Register installs the account commands in fsm. cascades run, in order,
+// when an account is deleted.
+func Register(fsm *consensus.FSM, cascades ...Cascade) {
 	fsm.Register(cmdCreate, applyCreate)
-	fsm.Register(cmdDelete, applyDelete)
+	fsm.Register(cmdDelete, func(tx *storage.Tx, cmd consensus.Command) (any, error) {
+		return applyDelete(tx, cmd, cascades)
+	})
 	fsm.Register(cmdSetPlan, applySetPlan)
 }
 
@@ -165,33 +174,13 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 	if err := s.raft.Fresh(ctx); err != nil {
 		return nil, err
 	}
-	out := []Account{}
-	err := s.state.Scan([]byte(prefixAccount), func(_, v []byte) error {
-		var a Account
-		if err := json.Unmarshal(v, &a); err != nil {
-			return fmt.Errorf("list accounts: %w", err)
-		}
-		out = append(out, a)
-		return nil
-	})
-	return out, err
+	return record.List[Account](s.state, prefixAccount)
 }
 
 // Lookup reads an account from local state without a freshness barrier; hot
 // paths such as key checks use it.
-func Lookup(st *storage.State, id string) (Account, error) {
-	v, err := st.Get([]byte(prefixAccount + id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Account{}, ErrNotFound
-	}
-	if err != nil {
-		return Account{}, fmt.Errorf("lookup account: %w", err)
-	}
-	var a Account
-	if err := json.Unmarshal(v, &a); err != nil {
-		return Account{}, fmt.Errorf("lookup account: %w", err)
-	}
-	return a, nil
+func Lookup(r record.Reader, id string) (Account, error) {
+	return record.Get[Account](r, prefixAccount+id, ErrNotFound)
 }
 
 func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
@@ -199,46 +188,33 @@ func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	if err := cmd.Decode(&a); err != nil {
 		return nil, err
 	}
-	if _, err := tx.Get([]byte(prefixEmail + a.Email)); err == nil {
-		return nil, ErrEmailTaken
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, err
+	if taken, err := record.Exists(tx, prefixEmail+a.Email); err != nil || taken {
+		return nil, errors.Join(err, ErrEmailTaken)
 	}
-	if _, err := tx.Get([]byte(prefixAccount + a.ID)); err == nil {
-		return nil, errkind.New(errkind.Conflict, "account ID already exists")
+	if dup, err := record.Exists(tx, prefixAccount+a.ID); err != nil || dup {
+		return nil, errors.Join(err, errkind.New(errkind.Conflict, "account ID already exists"))
 	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.Set([]byte(prefixAccount+a.ID), b); err != nil {
+	if err := record.Put(tx, prefixAccount+a.ID, a); err != nil {
 		return nil, err
 	}
 	return a, tx.Set([]byte(prefixEmail+a.Email), []byte(a.ID))
 }
 
-func loadTx(tx *storage.Tx, id string) (Account, error) {
-	v, err := tx.Get([]byte(prefixAccount + id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Account{}, ErrNotFound
-	}
-	if err != nil {
-		return Account{}, err
-	}
-	var a Account
-	return a, json.Unmarshal(v, &a)
-}
-
-func applyDelete(tx *storage.Tx, cmd consensus.Command) (any, error) {
+func applyDelete(tx *storage.Tx, cmd consensus.Command, cascades []Cascade) (any, error) {
 	var req struct {
 		ID string `json:"id"`
 	}
 	if err := cmd.Decode(&req); err != nil {
 		return nil, err
 	}
-	a, err := loadTx(tx, req.ID)
+	a, err := Lookup(tx, req.ID)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range cascades {
+		if err := c(tx, a.ID); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Delete([]byte(prefixAccount + a.ID)); err != nil {
 		return nil, err
@@ -254,16 +230,12 @@ func applySetPlan(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	if err := cmd.Decode(&req); err != nil {
 		return nil, err
 	}
-	a, err := loadTx(tx, req.ID)
+	a, err := Lookup(tx, req.ID)
 	if err != nil {
 		return nil, err
 	}
 	a.Plan = req.Plan
-	b, err := json.Marshal(a)
-	if err != nil {
-		return nil, err
-	}
-	return a, tx.Set([]byte(prefixAccount+a.ID), b)
+	return a, record.Put(tx, prefixAccount+a.ID, a)
 }
 
 // newID returns a random account ID. IDs are chosen before proposal so that

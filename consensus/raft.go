@@ -441,6 +441,15 @@ func (n *Raft) removeServer(id string) error {
 	return nil
 }
 
+// Snapshot takes a raft snapshot now and compacts the log down to
+// TrailingLogs entries, instead of waiting for SnapshotThreshold.
+func (n *Raft) Snapshot() error {
+	if err := n.raft.Snapshot().Error(); err != nil {
+		return fmt.Errorf("consensus: snapshot: %w", err)
+	}
+	return nil
+}
+
 // Shutdown stops raft and closes the transport without leaving. It is what
 // an abrupt stop looks like to the other nodes. Idempotent.
 func (n *Raft) Shutdown() error {
@@ -458,4 +467,3 @@ func (n *Raft) Shutdown() error {
 	}
 	return nil
 }
-

@@ -13,7 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rendercache/rendercache/account"
+	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/plan"
+	"github.com/rendercache/rendercache/webhook"
 )
 
 // Config configures the API server. The zero value plus a Logger works.
@@ -71,11 +75,46 @@ type AdminAuth interface {
 
 var _ Accounts = (*account.Service)(nil)
 
+// Keys issues and checks API keys; *apikey.Service satisfies it.
+type Keys interface {
+	Create(ctx context.Context, accountID string, in apikey.NewKeyInput) (apikey.Created, error)
+	List(ctx context.Context, accountID string) ([]apikey.View, error)
+	Revoke(ctx context.Context, accountID, id string) error
+	Authenticate(ctx context.Context, raw string) (apikey.Principal, error)
+}
+
+// Domains manages domains; *domain.Service satisfies it.
+type Domains interface {
+	Create(ctx context.Context, acct account.Account, p plan.Plan, host string, set domain.Settings) (domain.Domain, error)
+	Get(ctx context.Context, accountID, host string) (domain.Domain, error)
+	List(ctx context.Context, accountID string) ([]domain.Domain, error)
+	Update(ctx context.Context, accountID, host string, set domain.Settings) (domain.Domain, error)
+	Delete(ctx context.Context, accountID, host string) error
+}
+
+// Webhooks manages webhook tokens; *webhook.Service satisfies it.
+type Webhooks interface {
+	Create(ctx context.Context, d domain.Domain, p plan.Plan, name string) (webhook.Created, error)
+	List(ctx context.Context, d domain.Domain) ([]webhook.View, error)
+	Revoke(ctx context.Context, d domain.Domain, id string) error
+}
+
+var (
+	_ Keys     = (*apikey.Service)(nil)
+	_ Domains  = (*domain.Service)(nil)
+	_ Webhooks = (*webhook.Service)(nil)
+)
+
 // Deps are the components behind the API.
 type Deps struct {
 	Cluster  Cluster
 	Accounts Accounts
 	Admin    AdminAuth
+	Keys     Keys
+	Domains  Domains
+	Webhooks Webhooks
+	// Plans is the node's plan catalog.
+	Plans plan.Catalog
 }
 
 // Server is the public HTTP API of one node. It is an http.Handler and safe
@@ -152,6 +191,19 @@ func New(cfg Config, deps Deps) *Server {
 	s.admin(http.MethodGet, "/admin/accounts/:id", s.getAccount)
 	s.admin(http.MethodPatch, "/admin/accounts/:id", s.patchAccount)
 	s.admin(http.MethodDelete, "/admin/accounts/:id", s.deleteAccount)
+	s.admin(http.MethodPost, "/admin/accounts/:id/api-keys", s.adminCreateKey)
+
+	s.account(http.MethodGet, "/api/keys", false, s.listKeys)
+	s.account(http.MethodPost, "/api/keys", false, s.createKey)
+	s.account(http.MethodDelete, "/api/keys/:id", false, s.deleteKey)
+	s.account(http.MethodGet, "/api/domains", false, s.listDomains)
+	s.account(http.MethodPost, "/api/domains", false, s.createDomain)
+	s.account(http.MethodGet, "/api/domains/:domain", false, s.getDomain)
+	s.account(http.MethodPatch, "/api/domains/:domain", false, s.patchDomain)
+	s.account(http.MethodDelete, "/api/domains/:domain", false, s.deleteDomain)
+	s.account(http.MethodGet, "/api/domains/:domain/webhook-tokens", false, s.listWebhookTokens)
+	s.account(http.MethodPost, "/api/domains/:domain/webhook-tokens", false, s.createWebhookToken)
+	s.account(http.MethodDelete, "/api/domains/:domain/webhook-tokens/:id", false, s.deleteWebhookToken)
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/rendercache/rendercache/netfault"
@@ -48,6 +49,18 @@ type Config struct {
 	OnAdminToken func(token string)
 	// Plans is the plan catalog. Default plan.Defaults().
 	Plans plan.Catalog
+	// TrailingLogs is how many raft entries survive a snapshot; 0 keeps
+	// raft's default. Tests lower it to force snapshot installs.
+	TrailingLogs uint64
+	// AllowPrivateOrigins lets domains use origins on private, loopback and
+	// link-local addresses (development and tests).
+	AllowPrivateOrigins bool
+	// AllowOriginCIDRs allows origins in these networks even when private,
+	// for self-hosted origins on an internal network.
+	AllowOriginCIDRs []netip.Prefix
+	// KeyTouchInterval is how often API keys' last-use times are
+	// replicated. Default 30s.
+	KeyTouchInterval time.Duration
 	// Fast uses short raft and gossip timings meant for loopback test
 	// clusters.
 	Fast bool
@@ -67,7 +80,8 @@ func Default() Config {
 		GossipAddr:      "127.0.0.1:8083",
 		Voters:          3,
 		DeadNodeTimeout: 30 * time.Second,
-		Plans:           plan.Defaults(),
+		Plans:            plan.Defaults(),
+		KeyTouchInterval: 30 * time.Second,
 	}
 }
 
@@ -109,6 +123,9 @@ func (c Config) Validate() error {
 	}
 	if c.Voters < 1 {
 		errs = append(errs, fmt.Errorf("voters must be at least 1, got %d", c.Voters))
+	}
+	if c.KeyTouchInterval <= 0 {
+		errs = append(errs, errors.New("key touch interval must be positive"))
 	}
 	if c.DeadNodeTimeout <= 0 {
 		errs = append(errs, errors.New("dead node timeout must be positive"))

@@ -15,6 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rendercache/rendercache/account"
+	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/webhook"
 	"github.com/rendercache/rendercache/cluster"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/httpapi"
@@ -83,7 +87,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	// 3. The state machine and the commands of every replicated resource.
 	fsm := consensus.NewFSM(n.db.State(), log.With("subsystem", "fsm"))
-	account.Register(fsm)
+	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(webhook.DeleteForDomain))
+	apikey.Register(fsm)
+	domain.Register(fsm, webhook.DeleteForDomain)
+	webhook.Register(fsm)
 	operator.Register(fsm)
 
 	// 4. Raft, with membership read through an adapter over gossip.
@@ -98,6 +105,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	rcfg.DeadNodeTimeout = cfg.DeadNodeTimeout
 	rcfg.Logger = log
 	rcfg.Faults = cfg.Faults
+	if cfg.TrailingLogs > 0 {
+		rcfg.TrailingLogs = cfg.TrailingLogs
+	}
 	rpc := peer.NewClient(cfg.ClusterKey, cfg.Name, cfg.Faults, 10*time.Second)
 	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, rpc); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -135,11 +145,19 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	// 7. Services and HTTP.
 	n.accounts = account.NewService(n.raft, n.db.State(), cfg.Plans)
+	keys := apikey.NewService(n.raft, n.db.State(), log)
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); keys.RunToucher(runCtx, cfg.KeyTouchInterval) }()
+	policy := origin.Policy{AllowPrivate: cfg.AllowPrivateOrigins, AllowCIDRs: cfg.AllowOriginCIDRs}
 	n.registerMetrics()
 	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry}, httpapi.Deps{
 		Cluster:  clusterView{n},
 		Accounts: n.accounts,
 		Admin:    operator.NewAuth(n.db.State(), cfg.AdminToken),
+		Keys:     keys,
+		Domains:  domain.NewService(n.raft, n.db.State(), policy),
+		Webhooks: webhook.NewService(n.raft, n.db.State()),
+		Plans:    cfg.Plans,
 	})
 	n.httpSrv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()

@@ -2,15 +2,14 @@ package operator
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 
@@ -89,22 +88,5 @@ func HasToken(state *storage.State) bool {
 	return !errors.Is(err, storage.ErrNotFound) && err == nil
 }
 
-const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 // NewToken returns a fresh admin token from the CSPRNG.
-func NewToken() string { return TokenPrefix + RandomAlnum(32) }
-
-// RandomAlnum returns n characters drawn uniformly from [A-Za-z0-9] with
-// crypto/rand.
-func RandomAlnum(n int) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alnum)))
-	for i := range b {
-		x, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			panic("crypto/rand failed: " + err.Error())
-		}
-		b[i] = alnum[x.Int64()]
-	}
-	return string(b)
-}
+func NewToken() string { return secret.New(TokenPrefix) }

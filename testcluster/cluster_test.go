@@ -383,3 +383,34 @@ func TestFullRestartKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
+	c := testcluster.New(t, 3, testcluster.Options{TrailingLogs: 5})
+	ctx := ctxFor(t, 2*time.Minute)
+	l, err := c.WaitLeader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lag := (l + 1) % 3
+	c.Kill(lag)
+	var ids []string
+	for i := range 40 {
+		ids = append(ids, createAccount(t, ctx, c, l, fmt.Sprintf("snap%d@example.com", i)))
+	}
+	// Compact the log so the lagging node cannot catch up from entries.
+	if err := c.Node(l).Raft().Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(ctx, lag); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		resp, err := c.Do(ctx, lag, http.MethodGet, "/admin/accounts/"+id, nil)
+		if err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("restarted node lacks %s: %v %v", id, resp, err)
+		}
+	}
+}

@@ -40,6 +40,13 @@ type Options struct {
 	Logger *slog.Logger
 	// HTTPAddrs optionally fixes node i's public address (dev mode).
 	HTTPAddrs []string
+	// TrailingLogs, when set, is how many raft entries survive a snapshot,
+	// so tests can force followers to catch up from a snapshot.
+	TrailingLogs uint64
+	// StrictOrigins refuses private and loopback origins as production
+	// does; by default test clusters allow them, since test origins are
+	// httptest servers on 127.0.0.1.
+	StrictOrigins bool
 	// ProductionTimings uses the raft and gossip timings of a real
 	// deployment instead of the fast test ones (for failover benchmarks).
 	ProductionTimings bool
@@ -177,6 +184,9 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 	cfg.Voters = c.opts.Voters
 	cfg.DeadNodeTimeout = c.opts.DeadNodeTimeout
 	cfg.Fast = !c.opts.ProductionTimings
+	cfg.TrailingLogs = c.opts.TrailingLogs
+	cfg.AllowPrivateOrigins = !c.opts.StrictOrigins
+	cfg.KeyTouchInterval = 200 * time.Millisecond
 	cfg.Logger = c.opts.Logger
 	cfg.Faults = c.faults
 	if !bootstrap {

@@ -183,4 +183,3 @@ func dumpLog(t *testing.T, path string) {
 	}
 	t.Logf("%s:\n%s", filepath.Base(path), strings.Join(lines, "\n"))
 }
-

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/node"
+	"github.com/rendercache/rendercache/origin"
 )
 
 // ServeCommand runs one node until SIGINT or SIGTERM, then leaves the
@@ -78,10 +79,14 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "operator token for /admin (default: generated on first bootstrap and printed once)")
 	fs.StringVar(&configPath, "config", "", "YAML (or JSON) file with plan definitions")
 	fs.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", cfg.DeadNodeTimeout, "how long a failed node stays in the raft configuration")
+	var cidrs listFlag
+	fs.BoolVar(&cfg.AllowPrivateOrigins, "allow-private-origins", false, "allow origins on private, loopback and link-local addresses (development only)")
+	fs.Var(&cidrs, "allow-origin-cidrs", "CIDRs whose private addresses origins may use, comma-separated (self-hosted origins)")
 	fs.TextVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return cfg, 0, err
 	}
+	var err error
 	if fs.NArg() > 0 {
 		return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
@@ -89,6 +94,9 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 		return cfg, 0, fmt.Errorf("serve: %w", err)
 	}
 	cfg.Join = join
+	if cfg.AllowOriginCIDRs, err = origin.ParseCIDRs(cidrs); err != nil {
+		return cfg, 0, fmt.Errorf("serve: --allow-origin-cidrs: %w", err)
+	}
 	if cfg.Name == "" {
 		h, err := os.Hostname()
 		if err != nil || h == "" {
@@ -96,7 +104,6 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 		}
 		cfg.Name = h
 	}
-	var err error
 	if cfg.Plans, err = loadPlans(configPath); err != nil {
 		return cfg, 0, err
 	}

@@ -1,0 +1,160 @@
+package apikey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rendercache/rendercache/account"
+	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/storage"
+)
+
+// Proposer is the slice of consensus the service needs.
+type Proposer interface {
+	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
+	Fresh(ctx context.Context) error
+}
+
+// Service issues and checks keys. It is safe for concurrent use.
+type Service struct {
+	raft  Proposer
+	state *storage.State
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu      sync.Mutex
+	touched map[string]time.Time // key ID → last use not yet replicated
+}
+
+// NewService returns a key service over raft and the local state.
+func NewService(raft Proposer, state *storage.State, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{raft: raft, state: state, log: log.With("subsystem", "apikey"), now: time.Now, touched: map[string]time.Time{}}
+}
+
+// Principal is who a valid key authenticates.
+type Principal struct {
+	Account account.Account
+	KeyID   string
+	Roles   []string
+	Test    bool
+}
+
+// HasRole reports whether the key was granted role.
+func (p Principal) HasRole(role string) bool {
+	for _, r := range p.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Authenticate checks a raw key against local state. A key unknown locally
+// is looked up once more after a freshness barrier, so a key created on
+// another node works here right after its 2xx; known keys never wait.
+// Errors are ErrInvalid, or an Unavailable error when the barrier fails.
+func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
+	if !secret.HasShape(raw, LivePrefix) && !secret.HasShape(raw, TestPrefix) {
+		return Principal{}, ErrInvalid
+	}
+	digest := secret.Hash(raw)
+	k, err := s.lookup(digest)
+	if errors.Is(err, ErrInvalid) {
+		if ferr := s.raft.Fresh(ctx); ferr != nil {
+			return Principal{}, ferr
+		}
+		k, err = s.lookup(digest)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	now := s.now()
+	if k.expired(now) {
+		return Principal{}, ErrInvalid
+	}
+	a, err := account.Lookup(s.state, k.AccountID)
+	if err != nil {
+		return Principal{}, ErrInvalid
+	}
+	s.mu.Lock()
+	s.touched[k.ID] = now.UTC().Truncate(time.Second)
+	s.mu.Unlock()
+	return Principal{Account: a, KeyID: k.ID, Roles: k.Roles, Test: strings.HasPrefix(raw, TestPrefix)}, nil
+}
+
+func (s *Service) lookup(digest string) (Key, error) {
+	id, err := s.state.Get([]byte(prefixHash + digest))
+	if errors.Is(err, storage.ErrNotFound) {
+		return Key{}, ErrInvalid
+	}
+	if err != nil {
+		return Key{}, err
+	}
+	k, err := record.Get[Key](s.state, prefixKey+string(id), ErrInvalid)
+	if err != nil {
+		return Key{}, err
+	}
+	// The index led here by digest; compare the stored digest in constant
+	// time anyway so a corrupted index cannot authenticate a wrong key.
+	if !secret.Equal(k.Hash, digest) {
+		return Key{}, ErrInvalid
+	}
+	return k, nil
+}
+
+// RunToucher replicates keys' last-use times every interval, in one raft
+// write per interval for all keys used on this node, until ctx ends; then
+// it flushes once more. lastUsedAt is therefore accurate to about interval.
+func (s *Service) RunToucher(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			s.flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			s.flush(ctx)
+		}
+	}
+}
+
+func (s *Service) flush(ctx context.Context) {
+	s.mu.Lock()
+	if len(s.touched) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	batch := make([]touch, 0, len(s.touched))
+	for id, at := range s.touched {
+		batch = append(batch, touch{ID: id, At: at})
+	}
+	s.touched = map[string]time.Time{}
+	s.mu.Unlock()
+	cmd, err := consensus.NewCommand(cmdTouch, 1, map[string]any{"touches": batch})
+	if err == nil {
+		_, err = s.raft.Apply(ctx, cmd)
+	}
+	if err != nil {
+		s.log.Debug("lastUsedAt flush failed; retrying next interval", "keys", len(batch), "err", err)
+		s.mu.Lock()
+		for _, t := range batch {
+			if cur, ok := s.touched[t.ID]; !ok || t.At.After(cur) {
+				s.touched[t.ID] = t.At
+			}
+		}
+		s.mu.Unlock()
+	}
+}

@@ -1,0 +1,259 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/plan"
+	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/storage"
+)
+
+// TokenPrefix starts every webhook token.
+const TokenPrefix = "rk_wh_"
+
+// MaxTokensPerDomain is the seed's limit.
+const MaxTokensPerDomain = 5
+
+var (
+	// ErrPlan is the seed's 403 for plans without webhook tokens.
+	ErrPlan = errkind.New(errkind.Forbidden, "Webhook tokens are available on Agency plans and above")
+	// ErrLimit means the domain already has MaxTokensPerDomain tokens.
+	ErrLimit = errkind.New(errkind.Forbidden, "Webhook token limit reached for this domain")
+	// ErrNotFound means no such token on the caller's domain.
+	ErrNotFound = errkind.New(errkind.NotFound, "Webhook token not found")
+	// ErrInvalid is the 401 for a wrong or revoked webhook token.
+	ErrInvalid = errkind.New(errkind.Unauthorized, "Invalid webhook token")
+	// ErrBadName means the name is empty or too long.
+	ErrBadName = errkind.New(errkind.Invalid, `field "name" is required and must be at most 100 characters`)
+)
+
+// Token is a stored webhook token: a digest, never the token.
+type Token struct {
+	ID        string    `json:"id"`
+	Domain    string    `json:"domain"`
+	AccountID string    `json:"accountId"`
+	Name      string    `json:"name"`
+	Hash      string    `json:"hash"`
+	Hint      string    `json:"hint"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// View is a token as listings show it.
+type View struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Hint      string    `json:"hint"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Created is the one response that carries the raw token.
+type Created struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Token     string    `json:"token"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+const (
+	prefixToken  = "whtoken/"      // whtoken/<id> → Token
+	prefixHash   = "whtoken-hash/" // whtoken-hash/<sha256> → id
+	prefixDomain = "whtoken-dom/"  // whtoken-dom/<domain>/<id> → ""
+
+	cmdCreate = "webhook.token.create"
+	cmdRevoke = "webhook.token.revoke"
+)
+
+// Register installs the token commands in fsm.
+func Register(fsm *consensus.FSM) {
+	fsm.Register(cmdCreate, applyCreate)
+	fsm.Register(cmdRevoke, func(tx *storage.Tx, cmd consensus.Command) (any, error) {
+		var req struct{ AccountID, Domain, ID string }
+		if err := cmd.Decode(&req); err != nil {
+			return nil, err
+		}
+		t, err := record.Get[Token](tx, prefixToken+req.ID, ErrNotFound)
+		if err != nil {
+			return nil, err
+		}
+		if t.AccountID != req.AccountID || t.Domain != req.Domain {
+			return nil, ErrNotFound
+		}
+		return nil, deleteToken(tx, t)
+	})
+}
+
+// DeleteForDomain is the domain.Cascade that removes a domain's tokens.
+func DeleteForDomain(tx *storage.Tx, host string) error {
+	ids, err := record.Keys(tx, prefixDomain+host+"/")
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		t, err := record.Get[Token](tx, prefixToken+id, ErrNotFound)
+		if err != nil {
+			return err
+		}
+		if err := deleteToken(tx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ domain.Cascade = DeleteForDomain
+
+func deleteToken(tx *storage.Tx, t Token) error {
+	for _, k := range []string{prefixToken + t.ID, prefixHash + t.Hash, prefixDomain + t.Domain + "/" + t.ID} {
+		if err := tx.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Proposer is the slice of consensus the service needs.
+type Proposer interface {
+	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
+	Fresh(ctx context.Context) error
+}
+
+// Service manages webhook tokens. Safe for concurrent use.
+type Service struct {
+	raft  Proposer
+	state *storage.State
+	now   func() time.Time
+}
+
+// NewService returns a token service.
+func NewService(raft Proposer, state *storage.State) *Service {
+	return &Service{raft: raft, state: state, now: time.Now}
+}
+
+// Create issues a token for a domain the caller owns (checked by the
+// caller with domain.Owned) on a plan p.
+func (s *Service) Create(ctx context.Context, d domain.Domain, p plan.Plan, name string) (Created, error) {
+	if !p.WebhookTokens {
+		return Created{}, ErrPlan
+	}
+	if name == "" || len(name) > 100 {
+		return Created{}, ErrBadName
+	}
+	raw := secret.New(TokenPrefix)
+	t := Token{ID: newID(), Domain: d.Domain, AccountID: d.AccountID, Name: name, Hash: secret.Hash(raw), Hint: secret.Hint(raw),
+		CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	cmd, err := consensus.NewCommand(cmdCreate, 1, t)
+	if err != nil {
+		return Created{}, err
+	}
+	if _, err := s.raft.Apply(ctx, cmd); err != nil {
+		return Created{}, fmt.Errorf("create webhook token: %w", err)
+	}
+	return Created{ID: t.ID, Name: t.Name, Token: raw, CreatedAt: t.CreatedAt}, nil
+}
+
+// List returns a domain's tokens without secrets.
+func (s *Service) List(ctx context.Context, d domain.Domain) ([]View, error) {
+	if err := s.raft.Fresh(ctx); err != nil {
+		return nil, err
+	}
+	ids, err := record.Keys(s.state, prefixDomain+d.Domain+"/")
+	if err != nil {
+		return nil, err
+	}
+	out := []View{}
+	for _, id := range ids {
+		t, err := record.Get[Token](s.state, prefixToken+id, ErrNotFound)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, View{ID: t.ID, Name: t.Name, Hint: t.Hint, CreatedAt: t.CreatedAt})
+	}
+	return out, nil
+}
+
+// Revoke deletes a token of the caller's domain.
+func (s *Service) Revoke(ctx context.Context, d domain.Domain, id string) error {
+	cmd, err := consensus.NewCommand(cmdRevoke, 1, map[string]string{"accountId": d.AccountID, "domain": d.Domain, "id": id})
+	if err != nil {
+		return err
+	}
+	if _, err := s.raft.Apply(ctx, cmd); err != nil {
+		return fmt.Errorf("revoke webhook token: %w", err)
+	}
+	return nil
+}
+
+// Authenticate returns the token a raw webhook token belongs to, falling
+// back to a freshness barrier for tokens created moments ago elsewhere.
+func (s *Service) Authenticate(ctx context.Context, raw string) (Token, error) {
+	if !secret.HasShape(raw, TokenPrefix) {
+		return Token{}, ErrInvalid
+	}
+	digest := secret.Hash(raw)
+	t, err := s.lookup(digest)
+	if errors.Is(err, ErrInvalid) {
+		if ferr := s.raft.Fresh(ctx); ferr != nil {
+			return Token{}, ferr
+		}
+		t, err = s.lookup(digest)
+	}
+	return t, err
+}
+
+func (s *Service) lookup(digest string) (Token, error) {
+	id, err := s.state.Get([]byte(prefixHash + digest))
+	if errors.Is(err, storage.ErrNotFound) {
+		return Token{}, ErrInvalid
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	t, err := record.Get[Token](s.state, prefixToken+string(id), ErrInvalid)
+	if err != nil {
+		return Token{}, err
+	}
+	if !secret.Equal(t.Hash, digest) {
+		return Token{}, ErrInvalid
+	}
+	return t, nil
+}
+
+func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
+	var t Token
+	if err := cmd.Decode(&t); err != nil {
+		return nil, err
+	}
+	if _, err := domain.Owned(tx, t.AccountID, t.Domain); err != nil {
+		return nil, err
+	}
+	n, err := record.Count(tx, prefixDomain+t.Domain+"/")
+	if err != nil {
+		return nil, err
+	}
+	if n >= MaxTokensPerDomain {
+		return nil, ErrLimit.With(map[string]any{"current": n, "allowed": MaxTokensPerDomain})
+	}
+	if err := record.Put(tx, prefixToken+t.ID, t); err != nil {
+		return nil, err
+	}
+	if err := tx.Set([]byte(prefixHash+t.Hash), []byte(t.ID)); err != nil {
+		return nil, err
+	}
+	return nil, tx.Set([]byte(prefixDomain+t.Domain+"/"+t.ID), nil)
+}
+
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "wht_" + hex.EncodeToString(b[:])
+}
