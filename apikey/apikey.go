@@ -306,4 +306,3 @@ func newID() string {
 	rand.Read(b[:])
 	return "key_" + hex.EncodeToString(b[:])
 }
-

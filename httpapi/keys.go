@@ -90,4 +90,3 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, ps httprouter
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

@@ -73,13 +73,13 @@ type Config struct {
 // Default returns the settings of `rendercache serve` with no flags.
 func Default() Config {
 	return Config{
-		DataDir:         "./data",
-		HTTPAddr:        "127.0.0.1:8080",
-		InternalAddr:    "127.0.0.1:8081",
-		RaftAddr:        "127.0.0.1:8082",
-		GossipAddr:      "127.0.0.1:8083",
-		Voters:          3,
-		DeadNodeTimeout: 30 * time.Second,
+		DataDir:          "./data",
+		HTTPAddr:         "127.0.0.1:8080",
+		InternalAddr:     "127.0.0.1:8081",
+		RaftAddr:         "127.0.0.1:8082",
+		GossipAddr:       "127.0.0.1:8083",
+		Voters:           3,
+		DeadNodeTimeout:  30 * time.Second,
 		Plans:            plan.Defaults(),
 		KeyTouchInterval: 30 * time.Second,
 	}

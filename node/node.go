@@ -16,15 +16,15 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/apikey"
-	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/origin"
-	"github.com/rendercache/rendercache/webhook"
 	"github.com/rendercache/rendercache/cluster"
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/httpapi"
 	"github.com/rendercache/rendercache/operator"
+	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/peer"
 	"github.com/rendercache/rendercache/storage"
+	"github.com/rendercache/rendercache/webhook"
 )
 
 // Node is one running rendercache node. Its methods are safe for concurrent

@@ -2,4 +2,3 @@
 // every resource package reads and writes its records the same way, inside
 // Apply (through a *storage.Tx) or outside it (through *storage.State).
 package record
-
