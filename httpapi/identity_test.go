@@ -50,8 +50,9 @@ func newFixture(t *testing.T, n int) *fixture {
 	logs := &lockedBuffer{}
 	dir := t.TempDir()
 	c := testcluster.New(t, n, testcluster.Options{
-		Dir:    dir,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Dir:      dir,
+		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Renderer: browser,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/webhook"
 )
@@ -32,6 +34,13 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served on /metrics; nil
 	// creates a private one.
 	Registry *prometheus.Registry
+	// ServeTimeout bounds a serve-path request, which may wait for a
+	// render; default 90s.
+	ServeTimeout time.Duration
+	// NodeName is reported in X-Rendercache-Served-By.
+	NodeName string
+	// OriginPolicy decides which addresses the origin proxy may dial.
+	OriginPolicy origin.Policy
 }
 
 // ClusterInfo is the body of GET /admin/cluster.
@@ -115,6 +124,11 @@ type Deps struct {
 	Webhooks Webhooks
 	// Plans is the node's plan catalog.
 	Plans plan.Catalog
+	// Pages is the render cache; nil disables the serve path.
+	Pages Pages
+	// Site resolves a normalised host to its registered domain from local
+	// state, without a read barrier (the serve path's hot read).
+	Site func(host string) (domain.Domain, error)
 }
 
 // Server is the public HTTP API of one node. It is an http.Handler and safe
@@ -124,6 +138,8 @@ type Server struct {
 	log    *slog.Logger
 	deps   Deps
 	router *httprouter.Router
+
+	originProxy *httputil.ReverseProxy
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -144,6 +160,9 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ServeTimeout <= 0 {
+		cfg.ServeTimeout = 90 * time.Second
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -163,6 +182,7 @@ func New(cfg Config, deps Deps) *Server {
 		}, []string{"route", "method"}),
 	}
 	cfg.Registry.MustRegister(s.requests, s.latency)
+	s.originProxy = newOriginProxy(cfg.OriginPolicy, s.originError)
 
 	r := s.router
 	r.RedirectTrailingSlash = false
@@ -204,12 +224,12 @@ func New(cfg Config, deps Deps) *Server {
 	s.account(http.MethodGet, "/api/domains/:domain/webhook-tokens", false, s.listWebhookTokens)
 	s.account(http.MethodPost, "/api/domains/:domain/webhook-tokens", false, s.createWebhookToken)
 	s.account(http.MethodDelete, "/api/domains/:domain/webhook-tokens/:id", false, s.deleteWebhookToken)
+	if deps.Pages != nil {
+		r.Handle(http.MethodGet, "/render", func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+			s.observeServe("/render", w, req, func(w http.ResponseWriter, req *http.Request) error { return s.renderQuery(w, req, ps) })
+		})
+	}
 	return s
-}
-
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.router.ServeHTTP(w, r)
 }
 
 // route registers h under path with metrics, a request deadline and error
@@ -236,8 +256,14 @@ func (s *Server) admin(method, path string, h handler) {
 }
 
 func (s *Server) observe(route string, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request) error) {
+	s.observeWithin(route, s.cfg.RequestTimeout, w, r, h)
+}
+
+// observeWithin runs h under a deadline, maps its error and records
+// metrics.
+func (s *Server) observeWithin(route string, timeout time.Duration, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request) error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
 )
 
@@ -61,6 +62,21 @@ type Config struct {
 	// KeyTouchInterval is how often API keys' last-use times are
 	// replicated. Default 30s.
 	KeyTouchInterval time.Duration
+	// ChromePath is the Chromium binary; "" finds chromium on PATH.
+	ChromePath string
+	// RenderConcurrency bounds concurrent renders. Default: the number of
+	// CPUs.
+	RenderConcurrency int
+	// RenderTimeout caps one render. Default 20s.
+	RenderTimeout time.Duration
+	// Renderer, when set, renders instead of a Chromium the node starts
+	// itself; testcluster shares one browser between its nodes this way.
+	// The node does not close it.
+	Renderer page.Renderer
+	// CacheBytes bounds the in-memory page cache. Default 256 MiB.
+	CacheBytes int64
+	// L2Bytes bounds the on-disk page store. Default 1 GiB.
+	L2Bytes int64
 	// Fast uses short raft and gossip timings meant for loopback test
 	// clusters.
 	Fast bool
@@ -82,6 +98,9 @@ func Default() Config {
 		DeadNodeTimeout:  30 * time.Second,
 		Plans:            plan.Defaults(),
 		KeyTouchInterval: 30 * time.Second,
+		RenderTimeout:    20 * time.Second,
+		CacheBytes:       256 << 20,
+		L2Bytes:          1 << 30,
 	}
 }
 
@@ -126,6 +145,15 @@ func (c Config) Validate() error {
 	}
 	if c.KeyTouchInterval <= 0 {
 		errs = append(errs, errors.New("key touch interval must be positive"))
+	}
+	if c.RenderTimeout <= 0 {
+		errs = append(errs, errors.New("render timeout must be positive"))
+	}
+	if c.RenderConcurrency < 0 {
+		errs = append(errs, errors.New("render concurrency must not be negative"))
+	}
+	if c.CacheBytes <= 0 || c.L2Bytes <= 0 {
+		errs = append(errs, errors.New("cache and L2 sizes must be positive"))
 	}
 	if c.DeadNodeTimeout <= 0 {
 		errs = append(errs, errors.New("dead node timeout must be positive"))

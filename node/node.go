@@ -16,13 +16,17 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/cache"
 	"github.com/rendercache/rendercache/cluster"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/httpapi"
 	"github.com/rendercache/rendercache/operator"
 	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/page"
+	"github.com/rendercache/rendercache/pagestore"
 	"github.com/rendercache/rendercache/peer"
+	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/storage"
 	"github.com/rendercache/rendercache/webhook"
 )
@@ -38,6 +42,12 @@ type Node struct {
 	members  *cluster.Cluster
 	accounts *account.Service
 	registry *prometheus.Registry
+
+	ring     *cache.Ring
+	pages    *page.Service
+	store    *pagestore.Store
+	renderer page.Renderer
+	browser  *render.Pool // nil when cfg.Renderer is injected
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -143,14 +153,22 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		}
 	}
 
-	// 7. Services and HTTP.
+	// 7. The render cache: the browser, the on-disk L2 and the sharded
+	// in-memory cache whose ring follows membership.
+	policy := origin.Policy{AllowPrivate: cfg.AllowPrivateOrigins, AllowCIDRs: cfg.AllowOriginCIDRs}
+	if err := n.startPages(runCtx, policy); err != nil {
+		return nil, err
+	}
+	n.updateRing()
+
+	// 8. Services and HTTP.
 	n.accounts = account.NewService(n.raft, n.db.State(), cfg.Plans)
 	keys := apikey.NewService(n.raft, n.db.State(), log)
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); keys.RunToucher(runCtx, cfg.KeyTouchInterval) }()
-	policy := origin.Policy{AllowPrivate: cfg.AllowPrivateOrigins, AllowCIDRs: cfg.AllowOriginCIDRs}
 	n.registerMetrics()
-	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry}, httpapi.Deps{
+	state := n.db.State()
+	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry, NodeName: cfg.Name, OriginPolicy: policy, ServeTimeout: 3*cfg.RenderTimeout + 30*time.Second}, httpapi.Deps{
 		Cluster:  clusterView{n},
 		Accounts: n.accounts,
 		Admin:    operator.NewAuth(n.db.State(), cfg.AdminToken),
@@ -158,15 +176,18 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Domains:  domain.NewService(n.raft, n.db.State(), policy),
 		Webhooks: webhook.NewService(n.raft, n.db.State()),
 		Plans:    cfg.Plans,
+		Pages:    n.pages,
+		Site:     func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
 	})
 	n.httpSrv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
 	internal.Handle("/internal/v1/raft/", n.raft.Handler())
+	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group()))
 	n.intSrv = &http.Server{Handler: peer.Require(cfg.ClusterKey, internal), ReadHeaderTimeout: 10 * time.Second}
 	n.serve(n.httpSrv, n.httpLn)
 	n.serve(n.intSrv, n.internalLn)
 
-	// 8. The founding node records the admin token's hash so that every
+	// 9. The founding node records the admin token's hash so that every
 	// node accepts it.
 	if n.bootstrapped {
 		if err := n.storeAdminToken(ctx); err != nil {
@@ -209,6 +230,7 @@ func (n *Node) storeAdminToken(ctx context.Context) error {
 
 func (n *Node) watchMembers(ctx context.Context, events <-chan cluster.Event) {
 	defer n.wg.Done()
+	var debounce <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -219,6 +241,14 @@ func (n *Node) watchMembers(ctx context.Context, events <-chan cluster.Event) {
 			}
 			n.log.Debug("membership event", "type", ev.Type.String(), "member", ev.Member.Name)
 			n.raft.Kick()
+			// Debounce: a burst of events (a node restarting, a
+			// partition healing) moves keys once, not once per event.
+			if debounce == nil {
+				debounce = time.After(ringDebounce)
+			}
+		case <-debounce:
+			debounce = nil
+			n.updateRing()
 		}
 	}
 }
@@ -304,6 +334,14 @@ func (n *Node) closeAll() []error {
 	}
 	if n.members != nil {
 		n.members.Shutdown()
+	}
+	if n.pages != nil {
+		n.pages.Close()
+	}
+	if n.browser != nil {
+		if err := n.browser.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if n.raft != nil {
 		if err := n.raft.Shutdown(); err != nil {

@@ -14,9 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/netfault"
 	"github.com/rendercache/rendercache/node"
+	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
+	"github.com/rendercache/rendercache/render"
 )
 
 // Options configures a test cluster. The zero value gives 3 voters, fast
@@ -50,6 +53,20 @@ type Options struct {
 	// ProductionTimings uses the raft and gossip timings of a real
 	// deployment instead of the fast test ones (for failover benchmarks).
 	ProductionTimings bool
+	// Renderer renders pages for every node, so a test package runs one
+	// Chromium (a *render.Pool) however many nodes it starts. Nil: the
+	// nodes answer every render with a 503 naming this option, for tests
+	// that never render.
+	Renderer page.Renderer
+	// RenderTimeout is the nodes' default render timeout; default 20s.
+	RenderTimeout time.Duration
+}
+
+// noRenderer is the renderer of clusters that were given none.
+type noRenderer struct{}
+
+func (noRenderer) Render(context.Context, render.Request) (render.Result, error) {
+	return render.Result{}, errkind.New(errkind.Unavailable, "this test cluster has no renderer: set testcluster.Options.Renderer")
 }
 
 // DefaultAdminToken is the operator token of test clusters.
@@ -189,6 +206,15 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 	cfg.KeyTouchInterval = 200 * time.Millisecond
 	cfg.Logger = c.opts.Logger
 	cfg.Faults = c.faults
+	cfg.Renderer = c.opts.Renderer
+	if cfg.Renderer == nil {
+		cfg.Renderer = noRenderer{}
+	}
+	cfg.CacheBytes = 16 << 20
+	cfg.L2Bytes = 64 << 20
+	if c.opts.RenderTimeout > 0 {
+		cfg.RenderTimeout = c.opts.RenderTimeout
+	}
 	if !bootstrap {
 		for j, o := range c.specs {
 			if j != i {

@@ -3,6 +3,8 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -139,6 +141,31 @@ func (c *Cluster) WaitConverged(ctx context.Context) error {
 			}
 			if idx != idx0 || sum != sum0 {
 				return fmt.Errorf("%s at index %d differs from %s at index %d", c.specs[i].name, idx, first, idx0)
+			}
+		}
+		return nil
+	})
+}
+
+// WaitRing waits until every running node's cache ring holds exactly the
+// running nodes, so all of them agree on every key's owner.
+func (c *Cluster) WaitRing(ctx context.Context) error {
+	return poll(ctx, "cache rings agree", func() error {
+		var want []string
+		for i := range c.specs {
+			if c.Node(i) != nil {
+				want = append(want, c.specs[i].name)
+			}
+		}
+		slices.Sort(want)
+		for i := range c.specs {
+			n := c.Node(i)
+			if n == nil {
+				continue
+			}
+			got := slices.Sorted(maps.Keys(n.Ring().Members()))
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("%s's ring is %v, want %v", c.specs[i].name, got, want)
 			}
 		}
 		return nil

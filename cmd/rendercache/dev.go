@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/operator"
+	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/testcluster"
 )
 
@@ -29,6 +31,7 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	basePort := fs.Int("base-port", 8080, "node i serves its public API on 127.0.0.1:(base-port+i); 0 picks free ports")
 	dir := fs.String("data-dir", "", "keep node data here (default: a temp dir removed on exit)")
 	voters := fs.Int("voters", 3, "raft voters")
+	chrome := fs.String("chrome-path", "", "Chromium binary (default: chromium on PATH); one browser serves every node")
 	logLevel := slog.LevelWarn
 	fs.TextVar(&logLevel, "log-level", logLevel, "log level")
 	if err := fs.Parse(args); err != nil {
@@ -37,11 +40,20 @@ func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	if *nodes < 1 || *nodes > 64 {
 		return fmt.Errorf("dev: --nodes must be between 1 and 64")
 	}
+	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	// Dev origins are usually on localhost, so private addresses are
+	// allowed, as testcluster does by default.
+	browser, err := render.New(ctx, render.Options{ChromePath: *chrome, Policy: origin.Policy{AllowPrivate: true}, Logger: logger.With("subsystem", "render")})
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	defer browser.Close()
 	opts := testcluster.Options{
 		Voters:     *voters,
 		AdminToken: operator.NewToken(),
 		Dir:        *dir,
-		Logger:     slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: logLevel})),
+		Logger:     logger,
+		Renderer:   browser,
 	}
 	if *dir != "" {
 		if err := os.MkdirAll(*dir, 0o700); err != nil {

@@ -1,0 +1,105 @@
+package page
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/render"
+)
+
+// MaxURL bounds a page URL (path and query) in bytes; longer ones are
+// refused rather than cached.
+const MaxURL = 4096
+
+var (
+	// ErrURLTooLong refuses URLs over MaxURL.
+	ErrURLTooLong = errkind.New(errkind.Invalid, "URL too long")
+	// ErrBadURL refuses URLs that cannot be a page of the site.
+	ErrBadURL = errkind.New(errkind.Invalid, "malformed URL")
+)
+
+// trackingParams never change a page, so they are dropped from the cache
+// key (and the rendered URL): one page, one entry.
+var trackingParams = []string{"gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid", "_ga"}
+
+// NormalizeURL returns the canonical path-and-query of a page: the path as
+// sent (escaped), the query sorted with tracking parameters removed, and
+// the AJAX-crawling `_escaped_fragment_` turned back into its `#!`
+// fragment. The result is part of the cache key.
+func NormalizeURL(escapedPath, rawQuery string) (string, error) {
+	if len(escapedPath)+len(rawQuery) > MaxURL {
+		return "", ErrURLTooLong
+	}
+	if escapedPath == "" {
+		escapedPath = "/"
+	}
+	if !strings.HasPrefix(escapedPath, "/") || strings.ContainsAny(escapedPath, " \x00#") {
+		return "", ErrBadURL
+	}
+	if _, err := url.PathUnescape(escapedPath); err != nil {
+		return "", ErrBadURL
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", ErrBadURL
+	}
+	fragment := ""
+	if v, ok := q["_escaped_fragment_"]; ok {
+		if len(v) > 0 && v[0] != "" {
+			fragment = "#!" + v[0]
+		}
+		delete(q, "_escaped_fragment_")
+	}
+	for k := range q {
+		if strings.HasPrefix(strings.ToLower(k), "utm_") {
+			delete(q, k)
+		}
+	}
+	for _, k := range trackingParams {
+		delete(q, k)
+	}
+	out := escapedPath
+	if enc := q.Encode(); enc != "" {
+		out += "?" + enc
+	}
+	return out + fragment, nil
+}
+
+// Key names one cached page: kind/owner/version/variant/url, as DESIGN.md
+// lays out. The version changes on every purge of the domain (or of the
+// one path), so old entries are simply never asked for again.
+type Key struct {
+	Domain  string
+	Version string
+	Variant render.Variant
+	URL     string // from NormalizeURL
+}
+
+// keyPrefix is the kind part of every render key.
+const keyPrefix = "render/"
+
+// String returns the key's stable text form.
+func (k Key) String() string {
+	return keyPrefix + k.Domain + "/" + k.Version + "/" + string(k.Variant) + k.URL
+}
+
+// DomainPrefix is the prefix of every key of domain, for listing.
+func DomainPrefix(domain string) string { return keyPrefix + domain + "/" }
+
+// ParseKey is the inverse of Key.String.
+func ParseKey(s string) (Key, error) {
+	rest, ok := strings.CutPrefix(s, keyPrefix)
+	if !ok {
+		return Key{}, ErrBadURL
+	}
+	parts := strings.SplitN(rest, "/", 4)
+	if len(parts) != 4 || parts[0] == "" || parts[1] == "" {
+		return Key{}, ErrBadURL
+	}
+	v := render.Variant(parts[2])
+	if v != render.Desktop && v != render.Mobile {
+		return Key{}, ErrBadURL
+	}
+	return Key{Domain: parts[0], Version: parts[1], Variant: v, URL: "/" + parts[3]}, nil
+}

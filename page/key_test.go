@@ -1,0 +1,111 @@
+package page
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rendercache/rendercache/render"
+)
+
+func TestNormalizeURL(t *testing.T) {
+	cases := []struct {
+		name, path, query, want string
+	}{
+		{"root", "/", "", "/"},
+		{"empty path", "", "", "/"},
+		{"query sorted", "/p", "b=2&a=1", "/p?a=1&b=2"},
+		{"tracking dropped", "/p", "utm_source=x&id=3&gclid=abc&fbclid=z&UTM_Medium=m", "/p?id=3"},
+		{"escaped fragment empty", "/app", "_escaped_fragment_=", "/app"},
+		{"escaped fragment value", "/", "_escaped_fragment_=/about", "/#!/about"},
+		{"escaped path kept", "/caf%C3%A9/a%2Fb", "", "/caf%C3%A9/a%2Fb"},
+		{"trailing slash kept", "/dir/", "", "/dir/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := NormalizeURL(c.path, c.query)
+			if err != nil || got != c.want {
+				t.Fatalf("NormalizeURL(%q, %q) = %q, %v; want %q", c.path, c.query, got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestNormalizeURLRejects(t *testing.T) {
+	cases := []struct {
+		name, path, query string
+		want              error
+	}{
+		{"too long", "/", "q=" + strings.Repeat("x", MaxURL), ErrURLTooLong},
+		{"relative", "p", "", ErrBadURL},
+		{"bad escape", "/%zz", "", ErrBadURL},
+		{"bad query", "/", "a=%zz", ErrBadURL},
+		{"nul", "/a\x00b", "", ErrBadURL},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := NormalizeURL(c.path, c.query); !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestKeyRoundTrip(t *testing.T) {
+	k := Key{Domain: "www.example.com", Version: "7", Variant: render.Mobile, URL: "/a/b?x=1"}
+	if s := k.String(); s != "render/www.example.com/7/mobile/a/b?x=1" {
+		t.Fatalf("String = %q", s)
+	}
+	got, err := ParseKey(k.String())
+	if err != nil || got != k {
+		t.Fatalf("ParseKey = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "render/", "asset/a/1/desktop/x", "render/a/1/tablet/x", "render//1/desktop/x"} {
+		if _, err := ParseKey(bad); err == nil {
+			t.Fatalf("ParseKey(%q) accepted", bad)
+		}
+	}
+}
+
+func TestPageEncodeDecode(t *testing.T) {
+	p := Page{Status: 404, Header: map[string][]string{"Content-Type": {"text/html"}}, Body: []byte("<html>gone</html>"), Rendered: true,
+		RenderedAt: time.Unix(1_700_000_000, 0).UTC(), RenderedBy: "n2", FilledAt: time.Unix(1_700_000_001, 0).UTC(), Source: FromL2}
+	got, err := Decode(p.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != p.Status || string(got.Body) != string(p.Body) || !got.RenderedAt.Equal(p.RenderedAt) || got.RenderedBy != "n2" || got.Source != FromL2 || got.Header.Get("Content-Type") != "text/html" {
+		t.Fatalf("round trip = %+v", got)
+	}
+	for _, bad := range [][]byte{nil, {0, 0}, {0, 0, 0, 9, '{'}, {0, 0, 0, 1, 'x'}} {
+		if _, err := Decode(bad); err == nil {
+			t.Fatalf("Decode(%v) accepted", bad)
+		}
+	}
+}
+
+func FuzzNormalizeURL(f *testing.F) {
+	f.Add("/", "a=1&b=2")
+	f.Add("/%41", "_escaped_fragment_=x")
+	f.Fuzz(func(t *testing.T, p, q string) {
+		out, err := NormalizeURL(p, q)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(out, "/") {
+			t.Fatalf("normalised %q %q to %q", p, q, out)
+		}
+		// Normalising is idempotent on the path-and-query it produced.
+		path, query, _ := strings.Cut(strings.SplitN(out, "#!", 2)[0], "?")
+		again, err := NormalizeURL(path, query)
+		if err != nil || again != strings.SplitN(out, "#!", 2)[0] {
+			t.Fatalf("not idempotent: %q → %q (%v)", out, again, err)
+		}
+	})
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(Page{Status: 200, Body: []byte("x")}.Encode())
+	f.Fuzz(func(t *testing.T, b []byte) { Decode(b) })
+}

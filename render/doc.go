@@ -1,0 +1,20 @@
+// Package render turns a JavaScript page into the HTML a crawler can read.
+//
+// A node keeps one long-lived Chromium and opens a tab per render, because
+// starting a browser costs a second and hundreds of megabytes while a tab
+// costs milliseconds. Renders wait in a bounded priority queue so that live
+// crawler requests overtake refresh and warm-up jobs, and a full queue
+// answers at once (503 with Retry-After) instead of piling up.
+//
+// Every request the page makes is answered by Go, not by Chromium's own
+// network stack: the tab intercepts all requests (Fetch domain), and this
+// package fetches them with a transport that checks every dialled address
+// against the origin policy. So a page cannot reach private, loopback or
+// link-local addresses through a subrequest, a redirect or DNS rebinding,
+// and images, fonts, media and trackers are refused before they cost
+// anything. The main document is fetched once, before the tab opens, which
+// also yields its true status and its first redirect unfollowed.
+//
+// A crashed or hung browser is killed and started again; renders in flight
+// fail cleanly and are retried once on the new browser.
+package render
