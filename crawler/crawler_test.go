@@ -9,7 +9,7 @@ func TestShouldRender(t *testing.T) {
 	const chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 	cases := []struct {
 		name, method, target, ua string
-		want                    bool
+		want                     bool
 	}{
 		{"googlebot page", "GET", "/products/1", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", true},
 		{"googlebot head", "HEAD", "/", "Googlebot/2.1", true},

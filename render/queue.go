@@ -22,8 +22,8 @@ type slots struct {
 }
 
 type waiter struct {
-	prio  Priority
-	seq   uint64
+	prio    Priority
+	seq     uint64
 	ready   chan struct{} // closed when the slot is handed over or the pool closes
 	granted bool          // the slot was handed over (under slots.mu)
 	index   int           // in the heap; -1 once removed
