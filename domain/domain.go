@@ -91,6 +91,7 @@ type Cascade func(tx *storage.Tx, domain string) error
 func Register(fsm *consensus.FSM, cascades ...Cascade) {
 	fsm.Register(cmdCreate, applyCreate)
 	fsm.Register(cmdUpdate, applyUpdate)
+	fsm.Register(cmdPurge, applyPurge)
 	fsm.Register(cmdDelete, func(tx *storage.Tx, cmd consensus.Command) (any, error) {
 		var req struct{ AccountID, Domain string }
 		if err := cmd.Decode(&req); err != nil {
@@ -361,6 +362,9 @@ func deleteDomain(tx *storage.Tx, accountID, host string, cascades []Cascade) er
 		if err := c(tx, d.Domain); err != nil {
 			return err
 		}
+	}
+	if err := record.DeletePrefix(tx, prefixPathVersion+d.Domain+"/"); err != nil {
+		return err
 	}
 	if err := tx.Delete([]byte(prefixDomain + d.Domain)); err != nil {
 		return err

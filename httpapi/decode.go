@@ -67,3 +67,12 @@ func bodyError(err error, max int64) error {
 	}
 	return errkind.New(errkind.Invalid, "invalid JSON body")
 }
+
+// decodeOptionalJSON is decodeJSON for endpoints whose body may be
+// omitted: an empty body leaves v as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decodeJSON(w, r, max, v)
+}

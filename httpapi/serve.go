@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -14,6 +15,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/crawler"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
@@ -144,12 +146,26 @@ func (s *Server) prerender(w http.ResponseWriter, r *http.Request, target string
 }
 
 // servePage writes the cached (or freshly rendered) page.
-func (s *Server) servePage(w http.ResponseWriter, r *http.Request, d domain.Domain, url string) error {
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request, d domain.Domain, pageURL string) error {
 	variant := render.Desktop
 	if crawler.IsMobile(r.UserAgent()) {
 		variant = render.Mobile
 	}
-	p, status, err := s.deps.Pages.Get(r.Context(), d, variant, url, render.Live)
+	p, status, err := s.deps.Pages.Get(r.Context(), d, variant, pageURL, render.Live)
+	if errors.Is(err, cachectl.ErrOverQuota) {
+		// Past the monthly quota a miss is not rendered: the crawler gets
+		// the origin's page. Hits were served above.
+		w.Header().Set("Cache-Status", "rendercache; fwd=bypass; detail=quota")
+		w.Header().Set("X-Rendercache-Served-By", s.cfg.NodeName)
+		pr := r.Clone(r.Context())
+		path, query, _ := strings.Cut(strings.SplitN(pageURL, "#", 2)[0], "?")
+		pr.URL.Path, pr.URL.RawPath, pr.URL.RawQuery = path, "", query
+		if unescaped, err := url.PathUnescape(path); err == nil {
+			pr.URL.Path, pr.URL.RawPath = unescaped, path
+		}
+		s.proxyToOrigin(w, pr, d)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

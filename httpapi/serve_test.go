@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/rendercache/rendercache/page"
+	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/testcluster"
 )
@@ -183,7 +183,11 @@ func TestOwnerKillKeepsServingAndRestartServesFromL2(t *testing.T) {
 	if cs := first.Header.Get("Cache-Status"); !strings.Contains(cs, "fwd=miss") {
 		t.Fatalf("first request Cache-Status %q, want a miss", cs)
 	}
-	key := page.Key{Domain: rf.host, Version: "0", Variant: render.Desktop, URL: path}.String()
+	d, err := domain.Lookup(rf.c.Node(0).State(), rf.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := rf.c.Node(0).Pages().KeyFor(d, render.Desktop, path).String()
 	owner, _ := rf.c.Node(0).Ring().Owner(key)
 	oi := rf.c.Index(owner)
 	if got := first.Header.Get("X-Rendercache-Node"); got != owner {

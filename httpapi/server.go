@@ -129,6 +129,13 @@ type Deps struct {
 	// Site resolves a normalised host to its registered domain from local
 	// state, without a read barrier (the serve path's hot read).
 	Site func(host string) (domain.Domain, error)
+	// Cache manages the render cache; nil disables the Cache, Script and
+	// webhook refresh APIs.
+	Cache CacheControl
+	// Limiter enforces the documented rate limits cluster-wide.
+	Limiter Limiter
+	// WebhookAuth checks webhook tokens.
+	WebhookAuth WebhookAuth
 }
 
 // Server is the public HTTP API of one node. It is an http.Handler and safe
@@ -224,6 +231,9 @@ func New(cfg Config, deps Deps) *Server {
 	s.account(http.MethodGet, "/api/domains/:domain/webhook-tokens", false, s.listWebhookTokens)
 	s.account(http.MethodPost, "/api/domains/:domain/webhook-tokens", false, s.createWebhookToken)
 	s.account(http.MethodDelete, "/api/domains/:domain/webhook-tokens/:id", false, s.deleteWebhookToken)
+	if deps.Cache != nil {
+		s.registerCacheRoutes()
+	}
 	if deps.Pages != nil {
 		r.Handle(http.MethodGet, "/render", func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 			s.observeServe("/render", w, req, func(w http.ResponseWriter, req *http.Request) error { return s.renderQuery(w, req, ps) })

@@ -77,6 +77,10 @@ type Config struct {
 	CacheBytes int64
 	// L2Bytes bounds the on-disk page store. Default 1 GiB.
 	L2Bytes int64
+	// UsageReportInterval is how often the node reports its render counts
+	// through raft; the cluster's quota totals lag by about this much.
+	// Default 10s.
+	UsageReportInterval time.Duration
 	// Fast uses short raft and gossip timings meant for loopback test
 	// clusters.
 	Fast bool
@@ -101,6 +105,8 @@ func Default() Config {
 		RenderTimeout:    20 * time.Second,
 		CacheBytes:       256 << 20,
 		L2Bytes:          1 << 30,
+
+		UsageReportInterval: 10 * time.Second,
 	}
 }
 
@@ -151,6 +157,9 @@ func (c Config) Validate() error {
 	}
 	if c.RenderConcurrency < 0 {
 		errs = append(errs, errors.New("render concurrency must not be negative"))
+	}
+	if c.UsageReportInterval <= 0 {
+		errs = append(errs, errors.New("usage report interval must be positive"))
 	}
 	if c.CacheBytes <= 0 || c.L2Bytes <= 0 {
 		errs = append(errs, errors.New("cache and L2 sizes must be positive"))

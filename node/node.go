@@ -17,17 +17,21 @@ import (
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/cache"
+	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/cluster"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/httpapi"
+	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/operator"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/pagestore"
 	"github.com/rendercache/rendercache/peer"
+	"github.com/rendercache/rendercache/ratelimit"
 	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/storage"
+	"github.com/rendercache/rendercache/usage"
 	"github.com/rendercache/rendercache/webhook"
 )
 
@@ -48,6 +52,10 @@ type Node struct {
 	store    *pagestore.Store
 	renderer page.Renderer
 	browser  *render.Pool // nil when cfg.Renderer is injected
+	ctl      *cachectl.Service
+	jobs     *jobs.Runner
+	usage    *usage.Counter
+	limiter  *ratelimit.Limiter
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -102,6 +110,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	domain.Register(fsm, webhook.DeleteForDomain)
 	webhook.Register(fsm)
 	operator.Register(fsm)
+	usage.Register(fsm)
 
 	// 4. Raft, with membership read through an adapter over gossip.
 	rcfg := consensus.Default()
@@ -168,21 +177,31 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	go func() { defer n.wg.Done(); keys.RunToucher(runCtx, cfg.KeyTouchInterval) }()
 	n.registerMetrics()
 	state := n.db.State()
+	domains := domain.NewService(n.raft, state, policy)
+	webhooks := webhook.NewService(n.raft, state)
+	n.startCacheControl(runCtx, domains, policy)
 	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry, NodeName: cfg.Name, OriginPolicy: policy, ServeTimeout: 3*cfg.RenderTimeout + 30*time.Second}, httpapi.Deps{
 		Cluster:  clusterView{n},
 		Accounts: n.accounts,
 		Admin:    operator.NewAuth(n.db.State(), cfg.AdminToken),
 		Keys:     keys,
-		Domains:  domain.NewService(n.raft, n.db.State(), policy),
-		Webhooks: webhook.NewService(n.raft, n.db.State()),
+		Domains:  domains,
+		Webhooks: webhooks,
 		Plans:    cfg.Plans,
 		Pages:    n.pages,
 		Site:     func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
+
+		Cache:       n.ctl,
+		Limiter:     n.limiter,
+		WebhookAuth: webhooks,
 	})
 	n.httpSrv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
 	internal.Handle("/internal/v1/raft/", n.raft.Handler())
 	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group()))
+	internal.Handle(cachectl.PathPrefix, n.ctl.Handler())
+	internal.Handle(jobs.PathPrefix, n.jobs.Handler())
+	internal.Handle(ratelimit.PathPrefix, n.limiter.Handler())
 	n.intSrv = &http.Server{Handler: peer.Require(cfg.ClusterKey, internal), ReadHeaderTimeout: 10 * time.Second}
 	n.serve(n.httpSrv, n.httpLn)
 	n.serve(n.intSrv, n.internalLn)

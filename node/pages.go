@@ -3,16 +3,24 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/rendercache/rendercache/cache"
+	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/cluster"
+	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/pagestore"
 	"github.com/rendercache/rendercache/peer"
+	"github.com/rendercache/rendercache/ratelimit"
 	"github.com/rendercache/rendercache/render"
+	"github.com/rendercache/rendercache/sitemap"
+	"github.com/rendercache/rendercache/usage"
 )
 
 // ringDebounce is how long membership must be quiet before the cache ring
@@ -45,14 +53,20 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 	}
 	n.ring = cache.NewRing(n.cfg.Name)
 	state := n.db.State()
+	n.usage = usage.NewCounter(n.cfg.Name, n.raft, state, n.log.With("subsystem", "usage"))
 	n.pages = page.New(page.Config{
-		Node:          n.cfg.Name,
-		Ring:          n.ring,
-		Client:        peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 3*n.cfg.RenderTimeout+2*time.Minute),
-		Bytes:         n.cfg.CacheBytes,
-		Store:         n.store,
-		Renderer:      n.renderer,
-		Domain:        func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
+		Node:     n.cfg.Name,
+		Ring:     n.ring,
+		Client:   peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 3*n.cfg.RenderTimeout+2*time.Minute),
+		Bytes:    n.cfg.CacheBytes,
+		Store:    n.store,
+		Renderer: n.renderer,
+		Domain:   func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
+		Version:  func(d domain.Domain, path string) string { return domain.Version(state, d, path) },
+		// The quota gate is cachectl's, which is created after the page
+		// service it uses.
+		Allow:         func(d domain.Domain) error { return n.ctl.Allow(d) },
+		Rendered:      func(d domain.Domain) { n.usage.Add(d.Domain) },
 		RenderTimeout: n.cfg.RenderTimeout,
 		Logger:        n.log.With("subsystem", "page"),
 	})
@@ -94,3 +108,68 @@ func (n *Node) Ring() *cache.Ring { return n.ring }
 
 // Pages exposes the render cache.
 func (n *Node) Pages() *page.Service { return n.pages }
+
+// startCacheControl wires refresh jobs, rate limits, usage reports and
+// the cluster-wide cache management.
+func (n *Node) startCacheControl(ctx context.Context, domains *domain.Service, policy origin.Policy) {
+	client := peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 30*time.Second)
+	n.limiter = ratelimit.New(n.ring, peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 2*time.Second), n.log.With("subsystem", "ratelimit"))
+	state := n.db.State()
+	n.jobs = jobs.NewRunner(n.cfg.Name, func(ctx context.Context, host, path string) error {
+		d, err := domain.Lookup(state, host)
+		if err != nil {
+			return err
+		}
+		for _, v := range []render.Variant{render.Desktop, render.Mobile} {
+			if _, _, err := n.pages.Get(ctx, d, v, path, render.Background); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, n.log.With("subsystem", "jobs"))
+	workers := n.cfg.RenderConcurrency
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	n.wg.Add(2)
+	go func() { defer n.wg.Done(); n.jobs.Run(ctx, workers) }()
+	go func() { defer n.wg.Done(); n.usage.Run(ctx, n.cfg.UsageReportInterval) }()
+	fetchClient := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{DialContext: policy.DialContext(10 * time.Second), ResponseHeaderTimeout: 20 * time.Second},
+	}
+	n.ctl = cachectl.New(cachectl.Config{
+		Self:    n.cfg.Name,
+		Raft:    raftView{n.raft},
+		State:   state,
+		Domains: domains,
+		Pages:   n.pages,
+		Jobs:    n.jobs,
+		Usage:   n.usage,
+		Plans:   n.cfg.Plans,
+		Members: n.liveMembers,
+		Client:  client,
+		Fetch:   sitemap.HTTPFetch(fetchClient),
+		Logger:  n.log.With("subsystem", "cachectl"),
+	})
+}
+
+// liveMembers lists the alive members with their internal addresses.
+func (n *Node) liveMembers() []cachectl.Member {
+	out := []cachectl.Member{{Name: n.cfg.Name, InternalAddr: n.InternalAddr()}}
+	for _, m := range n.members.Members() {
+		if m.Name != n.cfg.Name && m.State == cluster.StateAlive && m.Meta.InternalAddr != "" {
+			out = append(out, cachectl.Member{Name: m.Name, InternalAddr: m.Meta.InternalAddr})
+		}
+	}
+	return out
+}
+
+// raftView adapts consensus to cachectl.
+type raftView struct{ r *consensus.Raft }
+
+func (v raftView) Fresh(ctx context.Context) error { return v.r.Fresh(ctx) }
+func (v raftView) Applied() uint64                 { return v.r.FSM().Applied() }
+func (v raftView) WaitApplied(ctx context.Context, idx uint64) error {
+	return v.r.FSM().WaitApplied(ctx, idx)
+}

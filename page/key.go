@@ -47,7 +47,7 @@ func NormalizeURL(escapedPath, rawQuery string) (string, error) {
 	fragment := ""
 	if v, ok := q["_escaped_fragment_"]; ok {
 		if len(v) > 0 && v[0] != "" {
-			fragment = "#!" + v[0]
+			fragment = "#!" + strings.NewReplacer(" ", "%20", "\x00", "").Replace(v[0])
 		}
 		delete(q, "_escaped_fragment_")
 	}
@@ -84,8 +84,39 @@ func (k Key) String() string {
 	return keyPrefix + k.Domain + "/" + k.Version + "/" + string(k.Variant) + k.URL
 }
 
-// DomainPrefix is the prefix of every key of domain, for listing.
+// DomainPrefix is the prefix of every store key of domain, for listing.
 func DomainPrefix(domain string) string { return keyPrefix + domain + "/" }
+
+// StoreKey is the key's name in the L2 page store. It sorts by URL, then
+// version and variant, so a domain's listing walks pages in URL order with
+// every version and variant of a page side by side:
+// render/<domain>/<url> <version> <variant>. Normalised URLs never contain
+// a space.
+func (k Key) StoreKey() string {
+	return keyPrefix + k.Domain + k.URL + " " + k.Version + " " + string(k.Variant)
+}
+
+// ParseStoreKey is the inverse of Key.StoreKey.
+func ParseStoreKey(s string) (Key, error) {
+	rest, ok := strings.CutPrefix(s, keyPrefix)
+	if !ok {
+		return Key{}, ErrBadURL
+	}
+	slash := strings.IndexByte(rest, '/')
+	sp2 := strings.LastIndexByte(rest, ' ')
+	if slash <= 0 || sp2 < 0 {
+		return Key{}, ErrBadURL
+	}
+	sp1 := strings.LastIndexByte(rest[:sp2], ' ')
+	if sp1 < slash {
+		return Key{}, ErrBadURL
+	}
+	v := render.Variant(rest[sp2+1:])
+	if v != render.Desktop && v != render.Mobile {
+		return Key{}, ErrBadURL
+	}
+	return Key{Domain: rest[:slash], URL: rest[slash:sp1], Version: rest[sp1+1 : sp2], Variant: v}, nil
+}
 
 // ParseKey is the inverse of Key.String.
 func ParseKey(s string) (Key, error) {

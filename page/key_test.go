@@ -109,3 +109,26 @@ func FuzzDecode(f *testing.F) {
 	f.Add(Page{Status: 200, Body: []byte("x")}.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) { Decode(b) })
 }
+
+func TestStoreKeyRoundTrip(t *testing.T) {
+	for _, k := range []Key{
+		{Domain: "a.example", Version: "lx2.3.1", Variant: render.Desktop, URL: "/"},
+		{Domain: "a.example", Version: "lx2.0", Variant: render.Mobile, URL: "/p?q=a%20b#!x%20y"},
+	} {
+		got, err := ParseStoreKey(k.StoreKey())
+		if err != nil || got != k {
+			t.Fatalf("ParseStoreKey(%q) = %+v, %v", k.StoreKey(), got, err)
+		}
+	}
+	// Pages sort by URL, whatever their version or variant.
+	a := Key{Domain: "a.example", Version: "9", Variant: render.Mobile, URL: "/a"}.StoreKey()
+	b := Key{Domain: "a.example", Version: "1", Variant: render.Desktop, URL: "/a/b"}.StoreKey()
+	if a >= b {
+		t.Fatalf("%q sorts after %q", a, b)
+	}
+	for _, bad := range []string{"render/a.example", "render/a.example/x 1", "render/a.example/x 1 tablet", "nope"} {
+		if _, err := ParseStoreKey(bad); err == nil {
+			t.Fatalf("ParseStoreKey(%q) accepted", bad)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,14 @@ type Config struct {
 	Renderer Renderer
 	// Domain reads a registered domain from local replicated state.
 	Domain func(host string) (domain.Domain, error)
+	// Version returns the cache version of a page (domain.Version over the
+	// local state): purges change it.
+	Version func(d domain.Domain, path string) string
+	// Allow is asked before a miss is rendered; an error (ErrOverQuota)
+	// stops the render. Nil allows everything.
+	Allow func(d domain.Domain) error
+	// Rendered is told about every successful render, for usage counts.
+	Rendered func(d domain.Domain)
 	// RenderTimeout is the default per-render timeout (--render-timeout).
 	RenderTimeout time.Duration
 	// Now is the clock; nil means time.Now.
@@ -80,6 +89,9 @@ func New(cfg Config) *Service {
 	if cfg.RenderTimeout <= 0 {
 		cfg.RenderTimeout = 20 * time.Second
 	}
+	if cfg.Version == nil {
+		cfg.Version = func(d domain.Domain, _ string) string { return strconv.FormatUint(d.CacheVersion, 10) }
+	}
 	s := &Service{cfg: cfg}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.group = cache.New(cache.Config{
@@ -113,10 +125,18 @@ func (s *Service) Close() {
 	s.bg.Wait()
 }
 
-// Version returns the cache version of a domain's page: it changes
-// whenever the domain is purged, so a purge is one raft write whatever the
-// cache holds.
-func Version(d domain.Domain) string { return strconv.FormatUint(d.CacheVersion, 10) }
+// KeyFor returns the cache key of a page.
+func (s *Service) KeyFor(d domain.Domain, variant render.Variant, url string) Key {
+	return Key{Domain: d.Domain, Version: s.cfg.Version(d, PathOf(url)), Variant: variant, URL: url}
+}
+
+// PathOf returns the path of a normalised URL, without query or fragment:
+// single-page purges work on paths.
+func PathOf(url string) string {
+	p, _, _ := strings.Cut(url, "?")
+	p, _, _ = strings.Cut(p, "#")
+	return p
+}
 
 // TTL returns how long a domain's renders are fresh.
 func TTL(d domain.Domain) time.Duration { return time.Duration(d.CacheTTL) * time.Second }
@@ -135,7 +155,7 @@ type Status string
 // Get returns the page for url (from NormalizeURL) of d in variant, and
 // its Cache-Status. prio orders the render if there is a miss.
 func (s *Service) Get(ctx context.Context, d domain.Domain, variant render.Variant, url string, prio render.Priority) (Page, Status, error) {
-	k := Key{Domain: d.Domain, Version: Version(d), Variant: variant, URL: url}
+	k := s.KeyFor(d, variant, url)
 	ttl := TTL(d)
 	start := s.cfg.Now()
 	bucket := start.UnixNano() / int64(bucketFor(ttl))
@@ -169,11 +189,12 @@ func hintFor(p render.Priority) string {
 // fill runs on the key's owner after a miss in memory: L2 first, then a
 // render.
 func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
-	pageKey, _, _ := strings.Cut(gkey, "\x00")
-	k, err := ParseKey(pageKey)
+	gk, _, _ := strings.Cut(gkey, "\x00")
+	k, err := ParseKey(gk)
 	if err != nil {
 		return nil, err
 	}
+	pageKey := k.StoreKey()
 	d, err := s.cfg.Domain(k.Domain)
 	if err != nil {
 		return nil, err
@@ -189,6 +210,11 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 			}
 			p.Source, p.FilledAt = FromL2, now
 			return p.Encode(), nil
+		}
+	}
+	if s.cfg.Allow != nil {
+		if err := s.cfg.Allow(d); err != nil {
+			return nil, err
 		}
 	}
 	prio := render.Live
@@ -256,11 +282,14 @@ func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio rende
 		s.stats.RenderFailures.Add(1)
 		return Page{}, renderFailed("the page rendered empty", nil)
 	}
+	if s.cfg.Rendered != nil {
+		s.cfg.Rendered(d)
+	}
 	now := s.cfg.Now()
 	p := Page{Status: res.Status, Header: res.Header, Body: res.Body, Rendered: res.Rendered, RenderedAt: now, RenderedBy: s.cfg.Node}
 	// Keep the page in L2 for one TTL past its freshness, the window in
 	// which it is served stale while a re-render runs.
-	if err := s.cfg.Store.Put(k.String(), p.Encode(), now.Add(2*TTL(d))); err != nil {
+	if err := s.cfg.Store.Put(k.StoreKey(), p.Encode(), now.Add(2*TTL(d))); err != nil {
 		s.cfg.Logger.Warn("page store write failed", "key", k.String(), "err", err)
 	}
 	p.Source, p.FilledAt = FromRender, now
@@ -279,7 +308,7 @@ func (s *Service) revalidate(k Key, d domain.Domain) {
 		s.stats.Revalidations.Add(1)
 		ctx, cancel := context.WithTimeout(s.ctx, 3*maxRenderTimeout(s.cfg.RenderTimeout))
 		defer cancel()
-		_, err, _ := s.renders.Do(k.String(), func() (any, error) {
+		_, err, _ := s.renders.Do(k.StoreKey(), func() (any, error) {
 			p, err := s.render(ctx, k, d, render.Background)
 			if err != nil {
 				return nil, err
@@ -290,4 +319,71 @@ func (s *Service) revalidate(k Key, d domain.Domain) {
 			s.cfg.Logger.Info("background re-render failed; the stale page stays", "key", k.String(), "err", err)
 		}
 	}()
+}
+
+// StoredPage is one page in a node's L2: its URL and the versions held.
+type StoredPage struct {
+	URL      string   `json:"url"`
+	Versions []string `json:"versions"`
+}
+
+// LocalPages lists domain's pages in this node's L2 in URL order, after
+// the URL `after`, at most limit pages; more reports whether others follow.
+func (s *Service) LocalPages(domain, after string, limit int) (pages []StoredPage, more bool, err error) {
+	start := ""
+	if after != "" {
+		// Past every version and variant of `after`: they follow it with a
+		// space, which sorts below any URL byte.
+		start = DomainPrefix(domain) + strings.TrimPrefix(after, "/") + " \xff"
+	}
+	_, err = s.cfg.Store.Scan(DomainPrefix(domain), start, 0, func(e pagestore.Entry) bool {
+		k, err := ParseStoreKey(e.Key)
+		if err != nil {
+			return true
+		}
+		if n := len(pages); n > 0 && pages[n-1].URL == k.URL {
+			if !slices.Contains(pages[n-1].Versions, k.Version) {
+				pages[n-1].Versions = append(pages[n-1].Versions, k.Version)
+			}
+			return true
+		}
+		if limit > 0 && len(pages) == limit {
+			more = true
+			return false
+		}
+		pages = append(pages, StoredPage{URL: k.URL, Versions: []string{k.Version}})
+		return true
+	})
+	return pages, more, err
+}
+
+// LocalPurge deletes domain's pages from this node's L2: all of them, or
+// those whose URL path is one of paths. It returns how many entries it
+// deleted. The version bump already hid them; this frees the space.
+func (s *Service) LocalPurge(domain string, paths []string) (int, error) {
+	if len(paths) == 0 {
+		return s.cfg.Store.DeletePrefix(DomainPrefix(domain))
+	}
+	n := 0
+	for _, p := range paths {
+		var doomed []string
+		if _, err := s.cfg.Store.Scan(DomainPrefix(domain)+strings.TrimPrefix(p, "/"), "", 0, func(e pagestore.Entry) bool {
+			if k, err := ParseStoreKey(e.Key); err == nil && PathOf(k.URL) == p {
+				doomed = append(doomed, e.Key)
+			}
+			return true
+		}); err != nil {
+			return n, err
+		}
+		for _, k := range doomed {
+			ok, err := s.cfg.Store.Delete(k)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

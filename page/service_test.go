@@ -130,7 +130,7 @@ func TestStaleWhileRevalidateKeepsGoodPages(t *testing.T) {
 	d := domain.Domain{Domain: "swr.test", Origin: o.srv.URL, CacheTTL: 60}
 	s, store := newService(t, d, c)
 	ctx := context.Background()
-	key := page.Key{Domain: d.Domain, Version: page.Version(d), Variant: render.Desktop, URL: "/"}.String()
+	key := s.KeyFor(d, render.Desktop, "/").StoreKey()
 
 	p, st, err := s.Get(ctx, d, render.Desktop, "/", render.Live)
 	if err != nil || !strings.Contains(string(p.Body), "version one") || !strings.Contains(string(st), "fwd=miss") {
@@ -192,7 +192,7 @@ func TestFailedRendersAreNotCached(t *testing.T) {
 			if !errors.Is(err, page.ErrRenderFailed) && errkind.KindOf(err) != errkind.Unavailable {
 				t.Fatalf("err = %v, want a render failure (503)", err)
 			}
-			if _, _, ok, _ := store.Get(page.Key{Domain: d.Domain, Version: "0", Variant: render.Desktop, URL: url}.String()); ok {
+			if _, _, ok, _ := store.Get(s.KeyFor(d, render.Desktop, url).StoreKey()); ok {
 				t.Fatal("a failed render was stored")
 			}
 			// Nothing was cached in memory either: once the origin

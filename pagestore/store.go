@@ -16,9 +16,14 @@ import (
 // Local keyspace layout:
 //
 //	l2/v/<key>                 → 8-byte big-endian expiry (unix ns) ++ value
+//	l2/i/<key>                 → 8-byte expiry ++ 8-byte value size (listing, sizing)
 //	l2/x/<16 hex expiry>/<key> → ""   (expiry order: sweeping and eviction)
+//
+// The small index entries let listings and the start-up count run over
+// keys without reading page bodies.
 const (
 	prefixValue  = "l2/v/"
+	prefixIndex  = "l2/i/"
 	prefixExpiry = "l2/x/"
 	expiryHex    = 16
 )
@@ -54,9 +59,11 @@ func Open(local *storage.Local, o Options) (*Store, error) {
 		o.Now = time.Now
 	}
 	s := &Store{local: local, limit: o.Limit, now: o.Now}
-	err := local.Scan([]byte(prefixValue), func(k, v []byte) error {
-		s.size += entrySize(len(k)-len(prefixValue), len(v)-8)
-		s.count++
+	err := local.Scan([]byte(prefixIndex), func(k, v []byte) error {
+		if len(v) == 16 {
+			s.size += entrySize(len(k)-len(prefixIndex), int(binary.BigEndian.Uint64(v[8:])))
+			s.count++
+		}
 		return nil
 	})
 	if err != nil {
@@ -113,6 +120,12 @@ func (s *Store) Put(key string, value []byte, expires time.Time) error {
 	if err := s.local.Set(expiryKey(expires, key), nil, false); err != nil {
 		return fmt.Errorf("pagestore: put: %w", err)
 	}
+	idx := make([]byte, 16)
+	binary.BigEndian.PutUint64(idx, uint64(expires.UnixNano()))
+	binary.BigEndian.PutUint64(idx[8:], uint64(len(value)))
+	if err := s.local.Set([]byte(prefixIndex+key), idx, false); err != nil {
+		return fmt.Errorf("pagestore: put: %w", err)
+	}
 	s.size += entrySize(len(key), len(value))
 	s.count++
 	return s.evictLocked()
@@ -147,6 +160,9 @@ func (s *Store) deleteLocked(key string) error {
 		return fmt.Errorf("pagestore: delete: %w", err)
 	}
 	if err := s.local.Delete(expiryKey(exp, key)); err != nil {
+		return fmt.Errorf("pagestore: delete: %w", err)
+	}
+	if err := s.local.Delete([]byte(prefixIndex + key)); err != nil {
 		return fmt.Errorf("pagestore: delete: %w", err)
 	}
 	s.size -= entrySize(len(key), len(v))
@@ -230,13 +246,17 @@ type Entry struct {
 func (s *Store) Scan(prefix, after string, limit int, fn func(Entry) bool) (more bool, err error) {
 	now := s.now()
 	n := 0
-	err = s.local.Scan([]byte(prefixValue+prefix), func(k, v []byte) error {
-		key := k[len(prefixValue):]
+	err = s.local.Scan([]byte(prefixIndex+prefix), func(k, v []byte) error {
+		key := k[len(prefixIndex):]
 		if after != "" && bytes.Compare(key, []byte(after)) <= 0 {
 			return nil
 		}
-		exp, body, ok := split(v)
-		if !ok || !now.Before(exp) {
+		if len(v) != 16 {
+			return nil
+		}
+		exp := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+		size := int(binary.BigEndian.Uint64(v[8:]))
+		if !now.Before(exp) {
 			return nil
 		}
 		if limit > 0 && n == limit {
@@ -244,7 +264,7 @@ func (s *Store) Scan(prefix, after string, limit int, fn func(Entry) bool) (more
 			return errStop
 		}
 		n++
-		if !fn(Entry{Key: string(key), Size: len(body), Expires: exp}) {
+		if !fn(Entry{Key: string(key), Size: size, Expires: exp}) {
 			return errStop
 		}
 		return nil

@@ -211,6 +211,7 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 		cfg.Renderer = noRenderer{}
 	}
 	cfg.CacheBytes = 16 << 20
+	cfg.UsageReportInterval = 200 * time.Millisecond
 	cfg.L2Bytes = 64 << 20
 	if c.opts.RenderTimeout > 0 {
 		cfg.RenderTimeout = c.opts.RenderTimeout

@@ -1,0 +1,487 @@
+package cachectl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/jobs"
+	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/page"
+	"github.com/rendercache/rendercache/sitemap"
+)
+
+// Listing bounds.
+const (
+	DefaultListLimit = 1000
+	MaxListLimit     = 10000
+)
+
+// PageRef is one cached page as the Cache API lists it.
+type PageRef struct {
+	Path     string `json:"path"`
+	CacheKey string `json:"cacheKey"`
+}
+
+// CacheKey is the Cache API's name of a page: render:<domain>:<path>.
+func CacheKey(domain, path string) string { return "render:" + domain + ":" + path }
+
+// Listing is one page of a domain's cached pages.
+type Listing struct {
+	Domain string
+	Pages  []PageRef
+	// Next is the cursor of the following page, "" at the end.
+	Next string
+}
+
+// List returns the account's domain's cached pages, gathered from every
+// live member, in URL order after cursor, at most limit of them. Pages of
+// an older cache version (purged) are never listed.
+func (s *Service) List(ctx context.Context, accountID, host, cursor string, limit int) (Listing, error) {
+	d, err := s.cfg.Domains.Get(ctx, accountID, host)
+	if err != nil {
+		return Listing{}, err
+	}
+	pages, more, err := s.gather(ctx, d, cursor, limit)
+	if err != nil {
+		return Listing{}, err
+	}
+	l := Listing{Domain: d.Domain, Pages: []PageRef{}}
+	for _, u := range pages {
+		l.Pages = append(l.Pages, PageRef{Path: u, CacheKey: CacheKey(d.Domain, u)})
+	}
+	if more && len(pages) > 0 {
+		l.Next = pages[len(pages)-1]
+	}
+	return l, nil
+}
+
+type pagesAnswer struct {
+	Pages []page.StoredPage `json:"pages"`
+	More  bool              `json:"more"`
+}
+
+// gather merges the members' L2 listings: URLs of the current version, in
+// order, at most limit (0: all).
+func (s *Service) gather(ctx context.Context, d domain.Domain, after string, limit int) ([]string, bool, error) {
+	answers, errs := fanOut(ctx, s, func(ctx context.Context, m Member) (pagesAnswer, error) {
+		if m.Name == s.cfg.Self {
+			p, more, err := s.cfg.Pages.LocalPages(d.Domain, after, limit)
+			return pagesAnswer{Pages: p, More: more}, err
+		}
+		var a pagesAnswer
+		q := url.Values{"domain": {d.Domain}, "after": {after}, "limit": {strconv.Itoa(limit)}}
+		err := s.call(ctx, m, http.MethodGet, pathPages+"?"+q.Encode(), nil, &a)
+		return a, err
+	})
+	for _, err := range errs {
+		if err != nil {
+			s.cfg.Logger.Warn("a member's cache listing is missing", "err", err)
+		}
+	}
+	urls := map[string]bool{}
+	more := false
+	for _, a := range answers {
+		more = more || a.More
+		for _, p := range a.Pages {
+			if slices.Contains(p.Versions, s.cfg.Pages.KeyFor(d, "", p.URL).Version) {
+				urls[p.URL] = true
+			}
+		}
+	}
+	out := sortedKeys(urls)
+	if limit > 0 && len(out) > limit {
+		out, more = out[:limit], true
+	}
+	return out, more, nil
+}
+
+// Stats counts the cached pages of all the account's domains.
+func (s *Service) Stats(ctx context.Context, accountID string) (totalKeys, domains int, err error) {
+	ds, err := s.cfg.Domains.List(ctx, accountID)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, d := range ds {
+		pages, _, err := s.gather(ctx, d, "", 0)
+		if err != nil {
+			return 0, 0, err
+		}
+		totalKeys += len(pages)
+	}
+	return totalKeys, len(ds), nil
+}
+
+type purgeRequest struct {
+	Domain string   `json:"domain"`
+	Paths  []string `json:"paths"`
+	Index  uint64   `json:"index"`
+}
+
+type purgeAnswer struct {
+	Deleted int `json:"deleted"`
+}
+
+// Purge purges the account's domain (or the given paths): one raft write
+// that bumps the cache version, then every live member confirms it applied
+// the write and drops the pages from its L2. It returns the number of
+// cached entries deleted. After it returns no live node serves the old
+// pages; a node that cannot confirm in time is logged.
+func (s *Service) Purge(ctx context.Context, accountID, host string, paths []string) (int, error) {
+	if err := s.cfg.Domains.Purge(ctx, accountID, host, paths); err != nil {
+		return 0, err
+	}
+	d, err := domain.Owned(s.cfg.State, accountID, host)
+	if err != nil {
+		return 0, err
+	}
+	req := purgeRequest{Domain: d.Domain, Paths: paths, Index: s.cfg.Raft.Applied()}
+	s.dropSitemaps(d.Domain)
+	counts, errs := fanOut(ctx, s, func(ctx context.Context, m Member) (int, error) {
+		if m.Name == s.cfg.Self {
+			return s.localPurge(ctx, req)
+		}
+		var a purgeAnswer
+		err := s.call(ctx, m, http.MethodPost, pathPurge, req, &a)
+		return a.Deleted, err
+	})
+	total := 0
+	for i, n := range counts {
+		if errs[i] != nil {
+			s.cfg.Logger.Warn("a member did not confirm a purge in time", "domain", d.Domain, "err", errs[i])
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// localPurge waits until this node applied the purge, then frees its L2.
+func (s *Service) localPurge(ctx context.Context, req purgeRequest) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyWait)
+	defer cancel()
+	if err := s.cfg.Raft.WaitApplied(ctx, req.Index); err != nil {
+		return 0, err
+	}
+	s.dropSitemaps(req.Domain)
+	return s.cfg.Pages.LocalPurge(req.Domain, req.Paths)
+}
+
+// PurgeAll purges every domain of the account.
+func (s *Service) PurgeAll(ctx context.Context, accountID string) (int, error) {
+	ds, err := s.cfg.Domains.List(ctx, accountID)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, d := range ds {
+		n, err := s.Purge(ctx, accountID, d.Domain, nil)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// DefaultRefreshPaths are refreshed when a refresh names none.
+var DefaultRefreshPaths = []string{"/", "/about", "/contact", "/shop"}
+
+// MaxRefreshPaths bounds one refresh request.
+const MaxRefreshPaths = 1000
+
+// ErrBadPath refuses a path that is not a page path.
+var ErrBadPath = errkind.New(errkind.Invalid, `each path must start with "/"`)
+
+// normalizePaths checks and normalises the paths of a refresh.
+func normalizePaths(paths []string) ([]string, error) {
+	if len(paths) > MaxRefreshPaths {
+		return nil, errkind.New(errkind.Invalid, "at most "+strconv.Itoa(MaxRefreshPaths)+" paths per request")
+	}
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/") {
+			return nil, ErrBadPath
+		}
+		path, query, _ := strings.Cut(p, "?")
+		n, err := page.NormalizeURL(path, query)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Refresh deletes the cached pages at paths of the account's domain, then
+// queues their renders below live traffic. kind names the jobs
+// ("refresh", "webhook").
+func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []string, kind string) (domain.Domain, []jobs.Job, error) {
+	d, err := s.cfg.Domains.Get(ctx, accountID, host)
+	if err != nil {
+		return domain.Domain{}, nil, err
+	}
+	norm, err := normalizePaths(paths)
+	if err != nil {
+		return domain.Domain{}, nil, err
+	}
+	purge := make([]string, 0, len(norm))
+	for _, u := range norm {
+		if p := page.PathOf(u); !slices.Contains(purge, p) {
+			purge = append(purge, p)
+		}
+	}
+	if _, err := s.Purge(ctx, accountID, d.Domain, purge); err != nil {
+		return domain.Domain{}, nil, err
+	}
+	out, err := s.submit(kind, d, norm)
+	return d, out, err
+}
+
+func (s *Service) submit(kind string, d domain.Domain, urls []string) ([]jobs.Job, error) {
+	out := make([]jobs.Job, 0, len(urls))
+	for _, u := range urls {
+		j, err := s.cfg.Jobs.Submit(kind, d.AccountID, d.Domain, u)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// RefreshAll refreshes paths (default "/") on every domain of the account.
+func (s *Service) RefreshAll(ctx context.Context, accountID string, paths []string) (int, []jobs.Job, error) {
+	ds, err := s.cfg.Domains.List(ctx, accountID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if paths == nil {
+		paths = []string{"/"}
+	}
+	var all []jobs.Job
+	for _, d := range ds {
+		_, js, err := s.Refresh(ctx, accountID, d.Domain, paths, "refresh")
+		if err != nil {
+			return 0, nil, err
+		}
+		all = append(all, js...)
+	}
+	return len(ds), all, nil
+}
+
+// Job returns the account's job, asking every member.
+func (s *Service) Job(ctx context.Context, accountID, id string) (jobs.Job, error) {
+	if j, ok := s.cfg.Jobs.Get(id); ok {
+		if j.AccountID != accountID {
+			return jobs.Job{}, jobs.ErrNotFound
+		}
+		return j, nil
+	}
+	found, _ := fanOut(ctx, s, func(ctx context.Context, m Member) (*jobs.Job, error) {
+		if m.Name == s.cfg.Self {
+			return nil, nil
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.InternalAddr+jobs.PathPrefix+url.PathEscape(id), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.cfg.Client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, nil
+		}
+		b, err := io.ReadAll(limited(resp.Body))
+		if err != nil {
+			return nil, err
+		}
+		j, err := jobs.DecodeWire(b)
+		return &j, err
+	})
+	for _, j := range found {
+		if j != nil && j.AccountID == accountID {
+			return *j, nil
+		}
+	}
+	return jobs.Job{}, jobs.ErrNotFound
+}
+
+// Warm queues renders of the pages listed in the domain's sitemap
+// (default <origin>/sitemap.xml). The sitemap is fetched from the origin
+// under the origin policy and cached until the domain's TTL or a purge.
+func (s *Service) Warm(ctx context.Context, accountID, host, sitemapURL string) (domain.Domain, []jobs.Job, error) {
+	d, err := s.cfg.Domains.Get(ctx, accountID, host)
+	if err != nil {
+		return domain.Domain{}, nil, err
+	}
+	o, err := origin.ParseOrigin(d.Origin)
+	if err != nil {
+		return domain.Domain{}, nil, err
+	}
+	src := d.Origin + "/sitemap.xml"
+	if sitemapURL != "" {
+		u, err := url.Parse(sitemapURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || (u.Hostname() != d.Domain && u.Hostname() != o.Host) {
+			return domain.Domain{}, nil, errkind.New(errkind.Invalid, "sitemap must be an http(s) URL on the domain or its origin")
+		}
+		// The public domain may point at this cluster: read from the origin.
+		src = d.Origin + u.EscapedPath()
+		if u.RawQuery != "" {
+			src += "?" + u.RawQuery
+		}
+	}
+	urls, err := s.sitemapURLs(ctx, d, o, src)
+	if err != nil {
+		return domain.Domain{}, nil, err
+	}
+	js, err := s.submit("warm", d, urls)
+	return d, js, err
+}
+
+func (s *Service) sitemapURLs(ctx context.Context, d domain.Domain, o origin.Origin, src string) ([]string, error) {
+	key := d.Domain + " " + s.cfg.Pages.KeyFor(d, "", "/").Version + " " + src
+	s.mu.Lock()
+	e, ok := s.sitemaps[key]
+	s.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.urls, nil
+	}
+	var urls []string
+	seen := map[string]bool{}
+	fetch := func(ctx context.Context, raw string) ([]byte, error) {
+		// Files named on the public domain are read from the origin.
+		if u, err := url.Parse(raw); err == nil && u.Hostname() == d.Domain {
+			raw = d.Origin + u.EscapedPath()
+		}
+		return s.cfg.Fetch(ctx, raw)
+	}
+	locs, err := sitemap.Collect(ctx, fetch, src, func(raw string) bool {
+		u, err := url.Parse(raw)
+		return err == nil && (u.Hostname() == d.Domain || u.Hostname() == o.Host)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, raw := range locs {
+		u, _ := url.Parse(raw)
+		n, err := page.NormalizeURL(u.EscapedPath(), u.RawQuery)
+		if err == nil && !seen[n] {
+			seen[n] = true
+			urls = append(urls, n)
+		}
+	}
+	s.mu.Lock()
+	s.sitemaps[key] = sitemapEntry{urls: urls, expires: time.Now().Add(page.TTL(d))}
+	s.mu.Unlock()
+	return urls, nil
+}
+
+func (s *Service) dropSitemaps(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.sitemaps {
+		if strings.HasPrefix(k, host+" ") {
+			delete(s.sitemaps, k)
+		}
+	}
+}
+
+// ErrBadKey is the Script API's 400 for a key it cannot read.
+var ErrBadKey = errkind.New(errkind.Invalid, "invalid cache key: expected render:<domain>:<path>, render:<domain> or render/<domain>/<version>/<variant>/<path>")
+
+// Invalidate purges what a cache key names: render:<domain>:<path> (one
+// page, as the Cache API lists it), render:<domain> (the whole domain), or
+// an internal key render/<domain>/<version>/<variant>/<url> (its page).
+// The domain must be the account's.
+func (s *Service) Invalidate(ctx context.Context, accountID, key string) error {
+	host, path := "", ""
+	switch {
+	case strings.HasPrefix(key, "render:"):
+		rest := strings.TrimPrefix(key, "render:")
+		h, p, hasPath := strings.Cut(rest, ":")
+		host = h
+		if hasPath {
+			if !strings.HasPrefix(p, "/") {
+				return ErrBadKey
+			}
+			path = page.PathOf(p)
+		}
+	case strings.HasPrefix(key, "render/"):
+		k, err := page.ParseKey(key)
+		if err != nil {
+			return ErrBadKey
+		}
+		host, path = k.Domain, page.PathOf(k.URL)
+	default:
+		return ErrBadKey
+	}
+	if _, err := origin.NormalizeHost(host); err != nil || host == "" {
+		return ErrBadKey
+	}
+	var paths []string
+	if path != "" {
+		paths = []string{path}
+	}
+	_, err := s.Purge(ctx, accountID, host, paths)
+	return err
+}
+
+// Internal endpoints.
+const (
+	pathPages = "/internal/v1/cachectl/pages"
+	pathPurge = "/internal/v1/cachectl/purge"
+	// PathPrefix is where Handler is mounted on the internal listener.
+	PathPrefix = "/internal/v1/cachectl/"
+)
+
+// Handler serves other nodes' listing and purge calls. Mount it behind
+// peer.Require.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pathPages, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		p, more, err := s.cfg.Pages.LocalPages(q.Get("domain"), q.Get("after"), limit)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, pagesAnswer{Pages: p, More: more})
+	})
+	mux.HandleFunc("POST "+pathPurge, func(w http.ResponseWriter, r *http.Request) {
+		var req purgeRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, "bad purge request", http.StatusBadRequest)
+			return
+		}
+		n, err := s.localPurge(r.Context(), req)
+		if err != nil {
+			code := http.StatusInternalServerError
+			if errors.Is(err, context.DeadlineExceeded) {
+				code = http.StatusGatewayTimeout
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+		writeJSON(w, purgeAnswer{Deleted: n})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}

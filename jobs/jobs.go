@@ -1,0 +1,214 @@
+// Package jobs runs cache refresh and warm-up renders in the background
+// and remembers their outcome, so that an API caller can queue a warm-up
+// and wait for it. Jobs run on the node that accepted the request, at the
+// render tier's Background priority, so live crawler traffic always goes
+// first; a few workers per node keep background renders from filling the
+// render queue. Job records are kept in memory for a day (at most
+// MaxRecords); any node finds a job by asking the others.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rendercache/rendercache/errkind"
+)
+
+// States of a job.
+const (
+	Queued    = "queued"
+	Rendering = "rendering"
+	Done      = "done"
+	Failed    = "failed"
+)
+
+// Limits.
+const (
+	// MaxRecords bounds the jobs a node remembers.
+	MaxRecords = 20000
+	// Retention is how long a finished job is remembered.
+	Retention = 24 * time.Hour
+	// QueueSize bounds jobs waiting on one node.
+	QueueSize = 10000
+)
+
+// PathPrefix is where Handler is mounted on the internal listener.
+const PathPrefix = "/internal/v1/jobs/"
+
+// ErrQueueFull refuses jobs past QueueSize.
+var ErrQueueFull = &errkind.Error{Kind: errkind.Unavailable, Message: "too many refresh jobs queued on this node, retry later", RetryAfter: 30}
+
+// ErrNotFound answers an unknown job, or another account's.
+var ErrNotFound = errkind.New(errkind.NotFound, "Job not found")
+
+// Job is one page render queued by a refresh or warm-up.
+type Job struct {
+	ID        string    `json:"jobId"`
+	AccountID string    `json:"-"`
+	Domain    string    `json:"domain"`
+	Path      string    `json:"path"`
+	State     string    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	Node      string    `json:"node"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// wireJob is a Job as it crosses between nodes, with its owner.
+type wireJob struct {
+	Job
+	AccountID string `json:"accountId"`
+}
+
+// RenderFunc renders one page of a domain at background priority.
+type RenderFunc func(ctx context.Context, domain, path string) error
+
+// Runner queues and runs jobs. Safe for concurrent use.
+type Runner struct {
+	node   string
+	render RenderFunc
+	log    *slog.Logger
+	queue  chan string
+
+	mu    sync.Mutex
+	jobs  map[string]*Job
+	order []string // IDs oldest first, for retention
+}
+
+// NewRunner returns a runner for node; Run starts its workers.
+func NewRunner(node string, render RenderFunc, log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{node: node, render: render, log: log, queue: make(chan string, QueueSize), jobs: map[string]*Job{}}
+}
+
+// Run works through the queue with workers goroutines until ctx ends.
+func (r *Runner) Run(ctx context.Context, workers int) {
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-r.queue:
+					r.runOne(ctx, id)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *Runner) runOne(ctx context.Context, id string) {
+	j, ok := r.update(id, Rendering, "")
+	if !ok {
+		return
+	}
+	if err := r.render(ctx, j.Domain, j.Path); err != nil {
+		msg := err.Error()
+		if e := errkind.Of(err); e != nil {
+			msg = e.Message
+		}
+		r.update(id, Failed, msg)
+		return
+	}
+	r.update(id, Done, "")
+}
+
+func (r *Runner) update(id, state, msg string) (Job, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j, ok := r.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	j.State, j.Error, j.UpdatedAt = state, msg, time.Now().UTC()
+	return *j, true
+}
+
+// NewID returns a job ID in the API's documented shape,
+// kind_<domain>_<path with / as _>_<unix ms>, plus a random suffix so
+// that two refreshes in one millisecond differ.
+func NewID(kind, domain, path string, now time.Time) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s_%s_%s_%d_%s", kind, domain, strings.ReplaceAll(path, "/", "_"), now.UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+// Submit queues a render of path on domain for accountID.
+func (r *Runner) Submit(kind, accountID, domain, path string) (Job, error) {
+	now := time.Now().UTC()
+	j := &Job{ID: NewID(kind, domain, path, now), AccountID: accountID, Domain: domain, Path: path, State: Queued, Node: r.node, CreatedAt: now, UpdatedAt: now}
+	r.mu.Lock()
+	r.pruneLocked(now)
+	r.jobs[j.ID] = j
+	r.order = append(r.order, j.ID)
+	r.mu.Unlock()
+	select {
+	case r.queue <- j.ID:
+		return *j, nil
+	default:
+		r.update(j.ID, Failed, ErrQueueFull.Message)
+		return Job{}, ErrQueueFull
+	}
+}
+
+func (r *Runner) pruneLocked(now time.Time) {
+	for len(r.order) > 0 {
+		j, ok := r.jobs[r.order[0]]
+		finished := ok && (j.State == Done || j.State == Failed)
+		if ok && len(r.order) < MaxRecords && !(finished && now.Sub(j.UpdatedAt) > Retention) {
+			return
+		}
+		delete(r.jobs, r.order[0])
+		r.order = r.order[1:]
+	}
+}
+
+// Get returns a job this node runs.
+func (r *Runner) Get(id string) (Job, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j, ok := r.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	return *j, true
+}
+
+// Handler serves GET PathPrefix+<id> to other nodes. Mount it behind
+// peer.Require.
+func (r *Runner) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		j, ok := r.Get(strings.TrimPrefix(req.URL.Path, PathPrefix))
+		if !ok {
+			http.Error(w, "no such job", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(wireJob{Job: j, AccountID: j.AccountID})
+	})
+}
+
+// DecodeWire parses a Handler response.
+func DecodeWire(b []byte) (Job, error) {
+	var w wireJob
+	if err := json.Unmarshal(b, &w); err != nil {
+		return Job{}, err
+	}
+	j := w.Job
+	j.AccountID = w.AccountID
+	return j, nil
+}

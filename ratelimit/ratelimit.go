@@ -1,0 +1,159 @@
+// Package ratelimit enforces request limits across the whole cluster. A
+// client spreading requests over every node must get the same limit as one
+// hitting a single node, so each bucket lives on one node, the bucket's
+// owner on the cache ring, and the other nodes ask it over the internal
+// listener. When the owner cannot be reached the asking node decides
+// alone, so a partition loosens a limit rather than failing requests.
+//
+// Limits are fixed windows ("60 per minute", "10 per hour"), matching how
+// the API documents them: a window allows exactly Limit requests, and the
+// 429 says when the window ends. Each window's bucket is a
+// golang.org/x/time/rate limiter that holds Limit tokens and never refills.
+package ratelimit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/rendercache/rendercache/cache"
+)
+
+// PathPrefix is where Handler is mounted on the internal listener.
+const PathPrefix = "/internal/v1/ratelimit"
+
+// Rule is a limit: Limit requests per Window.
+type Rule struct {
+	Limit  int           `json:"limit"`
+	Window time.Duration `json:"window"`
+}
+
+// Decision is the answer for one request.
+type Decision struct {
+	Allowed bool `json:"allowed"`
+	// RetryAfter is when the window ends, for a refused request.
+	RetryAfter time.Duration `json:"retryAfter"`
+	Remaining  int           `json:"remaining"`
+}
+
+// Limiter decides requests against cluster-wide buckets. Safe for
+// concurrent use.
+type Limiter struct {
+	ring   *cache.Ring
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim *rate.Limiter
+	end time.Time
+}
+
+// New returns a limiter over the node's ring; client calls other nodes'
+// internal listeners.
+func New(ring *cache.Ring, client *http.Client, log *slog.Logger) *Limiter {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Limiter{ring: ring, client: client, now: time.Now, log: log, buckets: map[string]*bucket{}}
+}
+
+// Allow decides one request against the bucket named key.
+func (l *Limiter) Allow(ctx context.Context, key string, r Rule) Decision {
+	owner, addr := l.ring.Owner(key)
+	if owner == l.ring.Self() || addr == "" {
+		return l.local(key, r)
+	}
+	d, err := l.remote(ctx, addr, key, r)
+	if err != nil {
+		l.log.Debug("rate limit owner unreachable; deciding locally", "owner", owner, "err", err)
+		return l.local(key, r)
+	}
+	return d
+}
+
+// local decides on this node's bucket.
+func (l *Limiter) local(key string, r Rule) Decision {
+	if r.Limit <= 0 || r.Window <= 0 {
+		return Decision{Allowed: true}
+	}
+	now := l.now()
+	start := now.Truncate(r.Window)
+	end := start.Add(r.Window)
+	name := fmt.Sprintf("%s@%d/%d", key, r.Window, start.UnixNano())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[name]
+	if !ok {
+		l.sweepLocked(now)
+		b = &bucket{lim: rate.NewLimiter(0, r.Limit), end: end}
+		l.buckets[name] = b
+	}
+	if b.lim.AllowN(now, 1) {
+		return Decision{Allowed: true, Remaining: int(b.lim.TokensAt(now))}
+	}
+	return Decision{RetryAfter: end.Sub(now)}
+}
+
+// sweepLocked drops the buckets of windows that ended.
+func (l *Limiter) sweepLocked(now time.Time) {
+	for k, b := range l.buckets {
+		if !now.Before(b.end) {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+type request struct {
+	Key  string `json:"key"`
+	Rule Rule   `json:"rule"`
+}
+
+func (l *Limiter) remote(ctx context.Context, addr, key string, r Rule) (Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	body, _ := json.Marshal(request{Key: key, Rule: r})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+PathPrefix, bytes.NewReader(body))
+	if err != nil {
+		return Decision{}, err
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return Decision{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Decision{}, fmt.Errorf("ratelimit: owner answered %d", resp.StatusCode)
+	}
+	var d Decision
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&d); err != nil {
+		return Decision{}, fmt.Errorf("ratelimit: %w", err)
+	}
+	return d, nil
+}
+
+// Handler answers other nodes' questions about buckets this node owns.
+// Mount it behind peer.Require.
+func (l *Limiter) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Key == "" {
+			http.Error(w, "bad rate limit request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(l.local(req.Key, req.Rule))
+	})
+}

@@ -1,0 +1,191 @@
+// Package usage counts renders per domain per calendar month (UTC) and
+// sums them across the cluster, for the plans' monthly render quotas.
+//
+// A render must not cost a raft write, so each node counts its own renders
+// in memory and reports its running totals for the month through raft
+// every ReportInterval. The replicated state keeps each node's latest
+// report (usage/<month>/<domain>/<node>); the cluster total is their sum
+// plus what this node has counted since its last report. A total read on
+// one node therefore misses at most the other nodes' last ReportInterval
+// of renders (plus the time raft takes to commit the report).
+package usage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/storage"
+)
+
+const (
+	prefix    = "usage/"
+	cmdReport = "usage.report"
+)
+
+// Month returns the quota period of t: "2026-11".
+func Month(t time.Time) string { return t.UTC().Format("2006-01") }
+
+type report struct {
+	Node   string           `json:"node"`
+	Month  string           `json:"month"`
+	Counts map[string]int64 `json:"counts"` // domain → renders this month by Node
+}
+
+// Register installs the usage command in fsm.
+func Register(fsm *consensus.FSM) {
+	fsm.Register(cmdReport, func(tx *storage.Tx, cmd consensus.Command) (any, error) {
+		var r report
+		if err := cmd.Decode(&r); err != nil {
+			return nil, err
+		}
+		if r.Node == "" || strings.Contains(r.Node, "/") || len(r.Month) != 7 {
+			return nil, fmt.Errorf("usage: bad report")
+		}
+		for d, n := range r.Counts {
+			key := prefix + r.Month + "/" + d + "/" + r.Node
+			// Reports carry running totals; keep the largest so a
+			// reordered or repeated report never lowers a count.
+			cur, err := record.Get[int64](tx, key, errNone)
+			if err != nil && err != errNone {
+				return nil, err
+			}
+			if n > cur {
+				if err := record.Put(tx, key, n); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return nil, nil
+	})
+}
+
+var errNone = fmt.Errorf("usage: none")
+
+// Proposer is the slice of consensus the counter needs.
+type Proposer interface {
+	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
+}
+
+// Counter counts this node's renders and reports them. Safe for concurrent
+// use.
+type Counter struct {
+	node  string
+	raft  Proposer
+	state record.Reader
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	month  string
+	counts map[string]int64 // this month's renders by this node, by domain
+	dirty  bool
+}
+
+// NewCounter returns the node's counter. It resumes from the node's last
+// report in state, so a restart loses at most the unreported renders.
+func NewCounter(node string, raft Proposer, state record.Reader, log *slog.Logger) *Counter {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Counter{node: node, raft: raft, state: state, now: time.Now, log: log, counts: map[string]int64{}}
+}
+
+// Add counts one render of domain.
+func (c *Counter) Add(domain string) {
+	m := Month(c.now())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rollLocked(m)
+	if _, ok := c.counts[domain]; !ok {
+		// Resume from this node's last report of the month.
+		c.counts[domain], _ = record.Get[int64](c.state, prefix+m+"/"+domain+"/"+c.node, errNone)
+	}
+	c.counts[domain]++
+	c.dirty = true
+}
+
+func (c *Counter) rollLocked(m string) {
+	if c.month != m {
+		c.month, c.counts = m, map[string]int64{}
+	}
+}
+
+// Total returns domain's renders this month across the cluster, as known
+// here.
+func (c *Counter) Total(domain string) (int64, error) {
+	m := Month(c.now())
+	var total int64
+	mine := int64(0)
+	err := c.state.Scan([]byte(prefix+m+"/"+domain+"/"), func(k, v []byte) error {
+		var n int64
+		if err := json.Unmarshal(v, &n); err != nil {
+			return nil
+		}
+		if strings.HasSuffix(string(k), "/"+c.node) {
+			mine = n
+			return nil
+		}
+		total += n
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if c.month == m {
+		mine = max(mine, c.counts[domain])
+	}
+	c.mu.Unlock()
+	return total + mine, nil
+}
+
+// Report proposes this node's running totals if they changed.
+func (c *Counter) Report(ctx context.Context) error {
+	c.mu.Lock()
+	if !c.dirty {
+		c.mu.Unlock()
+		return nil
+	}
+	r := report{Node: c.node, Month: c.month, Counts: map[string]int64{}}
+	for d, n := range c.counts {
+		r.Counts[d] = n
+	}
+	c.dirty = false
+	c.mu.Unlock()
+	cmd, err := consensus.NewCommand(cmdReport, 1, r)
+	if err != nil {
+		return err
+	}
+	if _, err := c.raft.Apply(ctx, cmd); err != nil {
+		c.mu.Lock()
+		c.dirty = true
+		c.mu.Unlock()
+		return fmt.Errorf("usage: report: %w", err)
+	}
+	return nil
+}
+
+// Run reports every interval until ctx ends.
+func (c *Counter) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rctx, cancel := context.WithTimeout(ctx, interval+5*time.Second)
+			if err := c.Report(rctx); err != nil {
+				c.log.Debug("usage report failed; retrying next interval", "err", err)
+			}
+			cancel()
+		}
+	}
+}
