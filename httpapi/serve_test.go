@@ -27,6 +27,7 @@ type site struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	hits map[string]int
+	gen  int // part of every page's content; tests bump it to tell renders apart
 }
 
 func newSite(t *testing.T) *site {
@@ -34,11 +35,12 @@ func newSite(t *testing.T) *site {
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.hits[r.URL.Path]++
+		gen := s.gen
 		s.mu.Unlock()
 		switch r.URL.Path {
 		case "/api/data":
 			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(map[string]string{"text": "content of " + r.URL.Query().Get("p")})
+			json.NewEncoder(w).Encode(map[string]string{"text": fmt.Sprintf("content of %s (generation %d)", r.URL.Query().Get("p"), gen)})
 		case "/data.json", "/feed":
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"feed":true}`)
@@ -57,6 +59,12 @@ func newSite(t *testing.T) *site {
 	}))
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+func (s *site) setGen(g int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen = g
 }
 
 func (s *site) count(path string) int {

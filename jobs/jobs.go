@@ -155,10 +155,11 @@ func (r *Runner) Submit(kind, accountID, domain, path string) (Job, error) {
 	r.pruneLocked(now)
 	r.jobs[j.ID] = j
 	r.order = append(r.order, j.ID)
+	queued := *j // workers change *j once it is queued
 	r.mu.Unlock()
 	select {
-	case r.queue <- j.ID:
-		return *j, nil
+	case r.queue <- queued.ID:
+		return queued, nil
 	default:
 		r.update(j.ID, Failed, ErrQueueFull.Message)
 		return Job{}, ErrQueueFull
