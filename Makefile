@@ -16,7 +16,8 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/rendercache
 
-run: build
+# run needs Chromium too: deps installs it on a fresh Debian machine.
+run: deps build
 	./$(BIN) serve --data-dir ./data
 
 # deps installs what the tests need on a fresh Debian machine: Chromium for

@@ -173,3 +173,6 @@ func (v raftView) Applied() uint64                 { return v.r.FSM().Applied() 
 func (v raftView) WaitApplied(ctx context.Context, idx uint64) error {
 	return v.r.FSM().WaitApplied(ctx, idx)
 }
+
+// PageStore exposes the node's L2, for benchmarks that fill it directly.
+func (n *Node) PageStore() *pagestore.Store { return n.store }

@@ -97,6 +97,7 @@ func (n *Node) registerMetrics() {
 		gauge("rendercache_raft_voters", "Voters in the raft configuration.", func() float64 { return float64(countSuffrage(n.raft.Status().Servers, "voter")) }),
 		gauge("rendercache_raft_nonvoters", "Non-voters in the raft configuration.", func() float64 { return float64(countSuffrage(n.raft.Status().Servers, "nonvoter")) }),
 	)
+	n.registerCacheMetrics(gauge)
 	members := prometheus.NewDesc("rendercache_cluster_members", "Gossip members by state as seen by this node.", []string{"state"}, nil)
 	n.registry.MustRegister(collectorFunc{desc: members, collect: func(ch chan<- prometheus.Metric) {
 		counts := map[string]int{"alive": 0, "dead": 0, "left": 0}
@@ -126,3 +127,39 @@ type collectorFunc struct {
 
 func (c collectorFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c collectorFunc) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
+
+// registerCacheMetrics exports the render tier and the page cache.
+func (n *Node) registerCacheMetrics(gauge func(name, help string, f func() float64) prometheus.Collector) {
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	st := n.pages.Stats()
+	n.registry.MustRegister(
+		counter("rendercache_page_renders_total", "Renders this node started for cache fills.", func() float64 { return float64(st.Renders.Load()) }),
+		counter("rendercache_page_render_failures_total", "Renders that failed (timeouts, origin 5xx, empty pages) and were not cached.", func() float64 { return float64(st.RenderFailures.Load()) }),
+		counter("rendercache_page_l2_hits_total", "Cache fills answered from the on-disk L2.", func() float64 { return float64(st.L2Hits.Load()) }),
+		counter("rendercache_page_revalidations_total", "Background re-renders of stale pages.", func() float64 { return float64(st.Revalidations.Load()) }),
+		counter("rendercache_cache_gets_total", "Page cache lookups on this node.", func() float64 { g, _, _ := n.pages.Group().Stats(); return float64(g.Gets.Get()) }),
+		counter("rendercache_cache_hits_total", "Page cache lookups answered from this node's memory.", func() float64 { g, _, _ := n.pages.Group().Stats(); return float64(g.CacheHits.Get()) }),
+		counter("rendercache_cache_peer_loads_total", "Page cache lookups answered by the key's owner.", func() float64 { g, _, _ := n.pages.Group().Stats(); return float64(g.PeerLoads.Get()) }),
+		counter("rendercache_cache_peer_errors_total", "Failed calls to a key's owner (the node then fills locally).", func() float64 { g, _, _ := n.pages.Group().Stats(); return float64(g.PeerErrors.Get()) }),
+		counter("rendercache_cache_local_loads_total", "Cache fills run on this node.", func() float64 { g, _, _ := n.pages.Group().Stats(); return float64(g.LocalLoads.Get()) }),
+		gauge("rendercache_cache_memory_bytes", "Bytes of pages in this node's memory (main and hot caches).", func() float64 {
+			_, m, h := n.pages.Group().Stats()
+			return float64(m.Bytes + h.Bytes)
+		}),
+		gauge("rendercache_l2_bytes", "Bytes of pages in this node's on-disk L2.", func() float64 { b, _ := n.store.Size(); return float64(b) }),
+		gauge("rendercache_l2_entries", "Pages in this node's on-disk L2.", func() float64 { _, e := n.store.Size(); return float64(e) }),
+	)
+	if n.browser == nil {
+		return
+	}
+	b := n.browser
+	n.registry.MustRegister(
+		gauge("rendercache_render_queue_length", "Renders waiting for a browser slot.", func() float64 { return float64(b.Stats().Queued) }),
+		gauge("rendercache_render_active", "Renders running in the browser.", func() float64 { return float64(b.Stats().Active) }),
+		counter("rendercache_render_total", "Renders attempted by the browser pool.", func() float64 { return float64(b.Stats().Renders) }),
+		counter("rendercache_render_failures_total", "Renders that failed in the browser pool.", func() float64 { return float64(b.Stats().Failures) }),
+		counter("rendercache_render_browser_restarts_total", "Chromium restarts after a crash or hang.", func() float64 { return float64(b.Stats().Restarts) }),
+	)
+}
