@@ -50,20 +50,11 @@ const (
 	prefixEmail   = "account-email/"
 )
 
-// Proposer is the slice of consensus the service needs: replicated writes
-// and read-your-writes barriers. *consensus.Raft satisfies it.
-type Proposer interface {
-	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
-	Fresh(ctx context.Context) error
-}
-
-var _ Proposer = (*consensus.Raft)(nil)
-
 // Service creates, reads and deletes accounts. Writes go through raft;
 // reads wait for freshness and then read local state. Safe for concurrent
 // use.
 type Service struct {
-	raft  Proposer
+	raft  consensus.Proposer
 	state *storage.State
 	plans plan.Catalog
 	now   func() time.Time
@@ -71,7 +62,7 @@ type Service struct {
 
 // NewService returns a service that proposes through raft, reads state and
 // validates plans against plans.
-func NewService(raft Proposer, state *storage.State, plans plan.Catalog) *Service {
+func NewService(raft consensus.Proposer, state *storage.State, plans plan.Catalog) *Service {
 	return &Service{raft: raft, state: state, plans: plans, now: time.Now}
 }
 

@@ -183,16 +183,12 @@ func (s *Service) List(ctx context.Context, accountID string) ([]View, error) {
 	if err := s.raft.Fresh(ctx); err != nil {
 		return nil, err
 	}
-	ids, err := record.Keys(s.state, prefixAccount+accountID+"/")
+	keys, err := record.Resolve[Key](s.state, prefixAccount+accountID+"/", prefixKey, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
-	out := []View{}
-	for _, id := range ids {
-		k, err := record.Get[Key](s.state, prefixKey+id, ErrNotFound)
-		if err != nil {
-			return nil, err
-		}
+	out := make([]View, 0, len(keys))
+	for _, k := range keys {
 		out = append(out, k.view())
 	}
 	return out, nil

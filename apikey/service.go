@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -11,20 +10,13 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/record"
 	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 
-// Proposer is the slice of consensus the service needs.
-type Proposer interface {
-	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
-	Fresh(ctx context.Context) error
-}
-
 // Service issues and checks keys. It is safe for concurrent use.
 type Service struct {
-	raft  Proposer
+	raft  consensus.Proposer
 	state *storage.State
 	log   *slog.Logger
 	now   func() time.Time
@@ -34,7 +26,7 @@ type Service struct {
 }
 
 // NewService returns a key service over raft and the local state.
-func NewService(raft Proposer, state *storage.State, log *slog.Logger) *Service {
+func NewService(raft consensus.Proposer, state *storage.State, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -93,23 +85,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 }
 
 func (s *Service) lookup(digest string) (Key, error) {
-	id, err := s.state.Get([]byte(prefixHash + digest))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Key{}, ErrInvalid
-	}
-	if err != nil {
-		return Key{}, err
-	}
-	k, err := record.Get[Key](s.state, prefixKey+string(id), ErrInvalid)
-	if err != nil {
-		return Key{}, err
-	}
-	// The index led here by digest; compare the stored digest in constant
-	// time anyway so a corrupted index cannot authenticate a wrong key.
-	if !secret.Equal(k.Hash, digest) {
-		return Key{}, ErrInvalid
-	}
-	return k, nil
+	return secret.Lookup(s.state, prefixHash, prefixKey, digest, func(k Key) string { return k.Hash }, ErrInvalid)
 }
 
 // RunToucher replicates keys' last-use times every interval, in one raft

@@ -467,3 +467,13 @@ func (n *Raft) Shutdown() error {
 	}
 	return nil
 }
+
+// Proposer is what the replicated resources need from consensus: writes
+// that return once committed and applied, and read-your-writes freshness.
+// *Raft satisfies it.
+type Proposer interface {
+	Apply(ctx context.Context, cmd Command) (json.RawMessage, error)
+	Fresh(ctx context.Context) error
+}
+
+var _ Proposer = (*Raft)(nil)

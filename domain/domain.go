@@ -118,15 +118,9 @@ func ForAccount(cascades ...Cascade) account.Cascade {
 	}
 }
 
-// Proposer is the slice of consensus the service needs.
-type Proposer interface {
-	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
-	Fresh(ctx context.Context) error
-}
-
 // Service manages domains. Safe for concurrent use.
 type Service struct {
-	raft   Proposer
+	raft   consensus.Proposer
 	state  *storage.State
 	policy origin.Policy
 	now    func() time.Time
@@ -134,7 +128,7 @@ type Service struct {
 
 // NewService returns a domain service; policy decides which origins may be
 // registered.
-func NewService(raft Proposer, state *storage.State, policy origin.Policy) *Service {
+func NewService(raft consensus.Proposer, state *storage.State, policy origin.Policy) *Service {
 	return &Service{raft: raft, state: state, policy: policy, now: time.Now}
 }
 
@@ -253,19 +247,7 @@ func (s *Service) List(ctx context.Context, accountID string) ([]Domain, error) 
 	if err := s.raft.Fresh(ctx); err != nil {
 		return nil, err
 	}
-	hosts, err := record.Keys(s.state, prefixAccount+accountID+"/")
-	if err != nil {
-		return nil, err
-	}
-	out := []Domain{}
-	for _, h := range hosts {
-		d, err := record.Get[Domain](s.state, prefixDomain+h, ErrNotFound)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return record.Resolve[Domain](s.state, prefixAccount+accountID+"/", prefixDomain, ErrNotFound)
 }
 
 // Update changes an account's domain settings.

@@ -67,6 +67,14 @@ type authTransport struct {
 	next  http.RoundTripper
 }
 
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// pooled connections, so a stopping node leaves no idle sockets behind.
+func (a *authTransport) CloseIdleConnections() {
+	if c, ok := a.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (a *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set(Header, a.token)

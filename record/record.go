@@ -110,3 +110,23 @@ func DeletePrefix(w Writer, prefix string) error {
 	}
 	return nil
 }
+
+// Resolve follows an index: every key under indexPrefix names a record
+// stored at recordPrefix+name. It returns the records in index order (an
+// empty, non-nil slice when there are none), for "the account's domains"
+// and similar lists.
+func Resolve[T any](r Reader, indexPrefix, recordPrefix string, notFound error) ([]T, error) {
+	names, err := Keys(r, indexPrefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(names))
+	for _, n := range names {
+		v, err := Get[T](r, recordPrefix+n, notFound)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -259,8 +259,10 @@ func removeRestoreTemps(dir string, log *slog.Logger) {
 // pebbleLogger adapts slog to Pebble's logger.
 type pebbleLogger struct{ l *slog.Logger }
 
+// Infof carries Pebble's routine chatter (WAL recycling, table stats); it
+// goes to debug so that a node's info log stays about the node.
 func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Info("pebble: " + fmt.Sprintf(format, args...))
+	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
 }
 
 // Fatalf is called by Pebble on invariant violations after which it must not

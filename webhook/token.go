@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -121,21 +120,15 @@ func deleteToken(tx *storage.Tx, t Token) error {
 	return nil
 }
 
-// Proposer is the slice of consensus the service needs.
-type Proposer interface {
-	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
-	Fresh(ctx context.Context) error
-}
-
 // Service manages webhook tokens. Safe for concurrent use.
 type Service struct {
-	raft  Proposer
+	raft  consensus.Proposer
 	state *storage.State
 	now   func() time.Time
 }
 
 // NewService returns a token service.
-func NewService(raft Proposer, state *storage.State) *Service {
+func NewService(raft consensus.Proposer, state *storage.State) *Service {
 	return &Service{raft: raft, state: state, now: time.Now}
 }
 
@@ -166,16 +159,12 @@ func (s *Service) List(ctx context.Context, d domain.Domain) ([]View, error) {
 	if err := s.raft.Fresh(ctx); err != nil {
 		return nil, err
 	}
-	ids, err := record.Keys(s.state, prefixDomain+d.Domain+"/")
+	tokens, err := record.Resolve[Token](s.state, prefixDomain+d.Domain+"/", prefixToken, ErrNotFound)
 	if err != nil {
 		return nil, err
 	}
-	out := []View{}
-	for _, id := range ids {
-		t, err := record.Get[Token](s.state, prefixToken+id, ErrNotFound)
-		if err != nil {
-			return nil, err
-		}
+	out := make([]View, 0, len(tokens))
+	for _, t := range tokens {
 		out = append(out, View{ID: t.ID, Name: t.Name, Hint: t.Hint, CreatedAt: t.CreatedAt})
 	}
 	return out, nil
@@ -211,21 +200,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Token, error) {
 }
 
 func (s *Service) lookup(digest string) (Token, error) {
-	id, err := s.state.Get([]byte(prefixHash + digest))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Token{}, ErrInvalid
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	t, err := record.Get[Token](s.state, prefixToken+string(id), ErrInvalid)
-	if err != nil {
-		return Token{}, err
-	}
-	if !secret.Equal(t.Hash, digest) {
-		return Token{}, ErrInvalid
-	}
-	return t, nil
+	return secret.Lookup(s.state, prefixHash, prefixToken, digest, func(t Token) string { return t.Hash }, ErrInvalid)
 }
 
 func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
