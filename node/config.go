@@ -69,6 +69,9 @@ type Config struct {
 	RenderConcurrency int
 	// RenderTimeout caps one render. Default 20s.
 	RenderTimeout time.Duration
+	// RenderMemoryLimit is Chromium's memory ceiling in bytes; past it the
+	// browser is replaced between renders. Default 2 GiB.
+	RenderMemoryLimit int64
 	// Renderer, when set, renders instead of a Chromium the node starts
 	// itself; testcluster shares one browser between its nodes this way.
 	// The node does not close it.

@@ -43,6 +43,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 			ChromePath:  n.cfg.ChromePath,
 			Concurrency: n.cfg.RenderConcurrency,
 			Timeout:     n.cfg.RenderTimeout,
+			MemoryLimit: n.cfg.RenderMemoryLimit,
 			Policy:      policy,
 			Logger:      n.log.With("subsystem", "render"),
 		})

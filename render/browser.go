@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,6 +23,9 @@ type browser struct {
 	allocCancel context.CancelFunc
 	pid         int
 	dir         string // user data dir, removed on shutdown
+
+	retired atomic.Bool    // replaced on purpose: not to be restarted
+	active  sync.WaitGroup // renders using this browser
 }
 
 // launch starts a Chromium whose life is bound to its own context, never
@@ -109,9 +114,12 @@ func (p *Pool) watch(b *browser) {
 	case <-p.stop:
 		return
 	}
+	if b.retired.Load() {
+		return // recycle shuts it down once its renders end
+	}
 	b.shutdown()
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || p.cur != b {
 		p.mu.Unlock()
 		return
 	}
@@ -145,10 +153,12 @@ func (p *Pool) browser(ctx context.Context) (*browser, error) {
 			return nil, ErrClosed
 		}
 		b, changed := p.cur, p.changed
-		p.mu.Unlock()
 		if b != nil && b.ctx.Err() == nil {
+			b.active.Add(1) // the caller calls b.active.Done
+			p.mu.Unlock()
 			return b, nil
 		}
+		p.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():

@@ -83,6 +83,12 @@ type Options struct {
 	IdleTime time.Duration
 	// MaxBody caps every fetched body; default 10 MiB.
 	MaxBody int64
+	// MemoryLimit is the browser's memory ceiling in bytes (PSS of all
+	// its processes); past it the browser is replaced. Default 2 GiB;
+	// negative disables.
+	MemoryLimit int64
+	// MemoryCheck is how often the ceiling is checked; default 15s.
+	MemoryCheck time.Duration
 	// Policy decides which addresses renders may reach.
 	Policy origin.Policy
 	// Logger defaults to slog.Default().
@@ -111,6 +117,8 @@ var (
 type Stats struct {
 	Queued, Active                       int
 	Renders, Failures, Restarts, Retries int64
+	// Recycles counts browsers replaced for passing the memory ceiling.
+	Recycles int64
 }
 
 // Pool renders pages in one shared Chromium. Safe for concurrent use.
@@ -126,7 +134,7 @@ type Pool struct {
 	changed chan struct{} // closed and replaced whenever cur changes
 	closed  bool
 
-	renders, failures, restarts, retries atomic.Int64
+	renders, failures, restarts, retries, recycles atomic.Int64
 
 	wg   sync.WaitGroup // renders in flight and the browser watcher
 	stop chan struct{}  // closed by Close
@@ -153,6 +161,12 @@ func New(ctx context.Context, o Options) (*Pool, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.MemoryLimit == 0 {
+		o.MemoryLimit = 2 << 30
+	}
+	if o.MemoryCheck <= 0 {
+		o.MemoryCheck = 15 * time.Second
+	}
 	path, err := findChrome(o.ChromePath)
 	if err != nil {
 		return nil, err
@@ -171,8 +185,16 @@ func New(ctx context.Context, o Options) (*Pool, error) {
 		return nil, err
 	}
 	p.setBrowser(b)
+	if o.MemoryLimit > 0 {
+		p.wg.Add(1)
+		go p.monitor()
+	}
 	return p, nil
 }
+
+// rootCtx is the context browsers are started under: they outlive every
+// request.
+func (p *Pool) rootCtx() context.Context { return context.Background() }
 
 // findChrome resolves the browser binary.
 func findChrome(path string) (string, error) {
@@ -263,6 +285,7 @@ func (p *Pool) renderOnce(ctx context.Context, u *url.URL, r Request) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	defer b.active.Done()
 	return p.renderTab(ctx, b, r, doc)
 }
 
@@ -277,7 +300,7 @@ func isRedirect(status int) bool {
 // Stats returns the pool's counters.
 func (p *Pool) Stats() Stats {
 	q, a := p.slots.counts()
-	return Stats{Queued: q, Active: a, Renders: p.renders.Load(), Failures: p.failures.Load(), Restarts: p.restarts.Load(), Retries: p.retries.Load()}
+	return Stats{Queued: q, Active: a, Renders: p.renders.Load(), Failures: p.failures.Load(), Restarts: p.restarts.Load(), Retries: p.retries.Load(), Recycles: p.recycles.Load()}
 }
 
 // BrowserPID returns the running browser's process ID, or 0.

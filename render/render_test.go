@@ -541,3 +541,27 @@ func TestCrashRecoveryUnderLoad(t *testing.T) {
 	s.CloseClientConnections()
 	poll(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= baseline+5 })
 }
+
+func TestBrowserIsReplacedPastItsMemoryCeiling(t *testing.T) {
+	s := newSite(t, map[string]func(http.ResponseWriter, *http.Request){"/p": html(`<html><body>page</body></html>`)})
+	// A ceiling every browser is over: each check replaces it.
+	p, err := render.New(context.Background(), render.Options{Concurrency: 1, Policy: allowAll, MemoryLimit: 1, MemoryCheck: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := p.BrowserPID()
+	firstDir := userDataDir(t, first)
+	poll(t, "the browser to be replaced", func() bool { return p.Stats().Recycles >= 1 && p.BrowserPID() != first })
+	for range 3 {
+		if res := renderOK(t, p, render.Request{URL: s.URL + "/p"}); !strings.Contains(string(res.Body), "page") {
+			t.Fatalf("render across replacements: %s", res.Body)
+		}
+	}
+	poll(t, "the retired browser to exit", func() bool { live, _ := chromiumProcs(firstDir); return len(live) == 0 })
+	if st := p.Stats(); st.Restarts != 0 {
+		t.Fatalf("a planned replacement counted as a crash: %+v", st)
+	}
+	lastDir := userDataDir(t, p.BrowserPID())
+	p.Close()
+	poll(t, "every browser to exit", func() bool { live, _ := chromiumProcs(lastDir); return len(live) == 0 })
+}
