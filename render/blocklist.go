@@ -1,50 +1,98 @@
 package render
 
-import "strings"
+import (
+	"net/url"
+	"strings"
 
-// DefaultBlocklist holds URL substrings of analytics, advertising and
-// session-recording services. Their scripts never change what a crawler
-// should see, and they slow renders down and pollute the customer's
-// analytics with crawler visits.
+	"github.com/chromedp/cdproto/network"
+)
+
+// DefaultBlocklist holds URL substrings of analytics, advertising,
+// session-recording and chat services. Their scripts never change what a
+// crawler should see; they slow renders down and count crawler visits in
+// the customer's analytics. An entry matches the host and path of a URL
+// (not its query, so "?ref=hotjar.com" is not blocked); "*" in an entry
+// matches any run of characters.
 var DefaultBlocklist = []string{
 	"google-analytics.com", "googletagmanager.com", "googlesyndication.com", "googleadservices.com",
-	"doubleclick.net", "adservice.google.", "stats.g.doubleclick.net",
+	"doubleclick.net", "adservice.google.",
 	"connect.facebook.net", "facebook.com/tr", "analytics.tiktok.com", "snap.licdn.com", "ads.linkedin.com",
 	"static.ads-twitter.com", "analytics.twitter.com", "bat.bing.com", "clarity.ms",
 	"hotjar.com", "hotjar.io", "fullstory.com", "mouseflow.com", "crazyegg.com", "luckyorange.com", "inspectlet.com",
 	"cdn.segment.com", "api.segment.io", "cdn.mxpnl.com", "api.mixpanel.com", "api-js.mixpanel.com", "amplitude.com",
 	"heap.io", "heapanalytics.com", "plausible.io", "cdn.usefathom.com", "matomo.cloud", "quantserve.com", "scorecardresearch.com",
-	"newrelic.com", "nr-data.net", "sentry.io", "browser.sentry-cdn.com", "js-agent.newrelic.com",
-	"intercom.io", "widget.intercom.io", "js.driftt.com", "drift.com", "zdassets.com", "tawk.to", "crisp.chat", "livechatinc.com",
-	"optimizely.com", "cdn.optimizely.com", "adroll.com", "taboola.com", "outbrain.com", "criteo.com", "criteo.net", "amazon-adsystem.com",
+	"nr-data.net", "js-agent.newrelic.com", "browser.sentry-cdn.com", "ingest.sentry.io",
+	"widget.intercom.io", "js.intercomcdn.com", "js.driftt.com", "zdassets.com", "embed.tawk.to", "client.crisp.chat", "cdn.livechatinc.com",
+	"cdn.optimizely.com", "logx.optimizely.com", "adroll.com", "taboola.com", "outbrain.com", "criteo.com", "criteo.net", "amazon-adsystem.com",
 }
 
-// blocked reports whether url matches one of the patterns. A pattern is a
-// substring; "*" inside it matches any run of characters.
-func blocked(url string, patterns []string) bool {
-	u := strings.ToLower(url)
-	for _, p := range patterns {
-		if p != "" && match(u, strings.ToLower(p)) {
+// resourceTypes are refused unless a request allows resources: crawlers
+// read HTML, and these only cost bandwidth and time.
+var resourceTypes = map[network.ResourceType]bool{
+	network.ResourceTypeImage:     true,
+	network.ResourceTypeMedia:     true,
+	network.ResourceTypeFont:      true,
+	network.ResourceTypeTextTrack: true,
+}
+
+// noiseTypes are always refused: beacons, CSP reports and manifests have
+// side effects on the origin or nothing to do with the page's HTML.
+var noiseTypes = map[network.ResourceType]bool{
+	network.ResourceTypePing:               true,
+	network.ResourceTypeCSPViolationReport: true,
+	network.ResourceTypeManifest:           true,
+}
+
+// blocker decides which of a render's requests are refused. It is
+// immutable once built, so the tab's handlers share it.
+type blocker struct {
+	extra          []string // the request's patterns, lowercased; matched on the whole URL
+	allowResources bool
+}
+
+func newBlocker(extra []string, allowResources bool) *blocker {
+	b := &blocker{allowResources: allowResources}
+	for _, p := range extra {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			b.extra = append(b.extra, p)
+		}
+	}
+	return b
+}
+
+// blocks reports whether a request for rawURL of type rt is refused.
+func (b *blocker) blocks(rawURL string, rt network.ResourceType) bool {
+	if noiseTypes[rt] || (resourceTypes[rt] && !b.allowResources) {
+		return true
+	}
+	full := strings.ToLower(rawURL)
+	for _, p := range b.extra {
+		if match(full, p) {
+			return true
+		}
+	}
+	hostPath := full
+	if u, err := url.Parse(full); err == nil {
+		hostPath = u.Host + u.EscapedPath()
+	}
+	for _, p := range DefaultBlocklist {
+		if match(hostPath, p) {
 			return true
 		}
 	}
 	return false
 }
 
-// match reports whether the glob pattern occurs anywhere in s.
+// match reports whether the glob pattern (substrings joined by "*")
+// occurs anywhere in s. Both are lowercase.
 func match(s, pattern string) bool {
 	parts := strings.Split(pattern, "*")
-	i := strings.Index(s, parts[0])
-	if i < 0 {
-		return false
-	}
-	s = s[i+len(parts[0]):]
-	for _, part := range parts[1:] {
-		j := strings.Index(s, part)
-		if j < 0 {
+	for _, part := range parts {
+		i := strings.Index(s, part)
+		if i < 0 {
 			return false
 		}
-		s = s[j+len(part):]
+		s = s[i+len(part):]
 	}
 	return true
 }

@@ -1,12 +1,15 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,158 +19,191 @@ import (
 // launchTimeout bounds a browser start; Chromium starts in about a second.
 const launchTimeout = 30 * time.Second
 
-// browser is one Chromium process.
+// browser is one Chromium process and the chromedp context that drives it.
 type browser struct {
-	ctx         context.Context // ends when the browser exits or is shut down
-	cancel      context.CancelFunc
+	ctx         context.Context    // done when Chromium exits or is shut down
+	cancel      context.CancelFunc // kills Chromium and waits for it to be reaped
 	allocCancel context.CancelFunc
+	lost        <-chan struct{} // closed when the connection to Chromium drops
 	pid         int
-	dir         string // user data dir, removed on shutdown
+	dir         string // its user data dir
 
-	retired atomic.Bool    // replaced on purpose: not to be restarted
-	active  sync.WaitGroup // renders using this browser
+	// Under Pool.mu.
+	refs    int  // renders using it
+	retired bool // replaced by a new browser; shut down once refs is 0
+
+	stopOnce sync.Once
 }
 
-// launch starts a Chromium whose life is bound to its own context, never
-// to a request's: a deadline on the first run would kill the browser.
+// launch starts a Chromium whose life is bound to a context of its own,
+// never to a request's: the first Run on a context with a deadline would
+// kill the browser when the deadline passes. ctx bounds the start only.
 func (p *Pool) launch(ctx context.Context) (*browser, error) {
-	dir, err := os.MkdirTemp("", "rendercache-chromium-")
-	if err != nil {
-		return nil, fmt.Errorf("render: %w", err)
+	p.mu.Lock()
+	p.seq++
+	dir := filepath.Join(p.dir, "chromium-"+strconv.Itoa(p.seq))
+	p.mu.Unlock()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("render: user data dir: %w", err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], // headless, no first run, no /dev/shm
 		chromedp.ExecPath(p.path),
 		chromedp.UserDataDir(dir),
-		// Renders run as whatever user the node runs as, root in
-		// containers, where the sandbox cannot start.
+		// The node may run as root (containers, CI), where the sandbox
+		// cannot start.
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("dns-prefetch-disable", true),
-		// Every request is answered through interception. Anything that
-		// slips past it (a WebSocket, a preconnect) goes to a proxy that
-		// does not exist, and so nowhere.
+		// Every request of a tab is answered through interception. What
+		// could slip past it (a service worker's fetch, a WebSocket, a
+		// preconnect) goes to a proxy that does not exist, loopback
+		// included, and so nowhere.
 		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx)
+	logf := func(format string, args ...any) { p.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithBrowserOption(
+		chromedp.WithBrowserLogf(logf), chromedp.WithBrowserErrorf(logf)))
 	b := &browser{ctx: bctx, cancel: bcancel, allocCancel: acancel, dir: dir}
+
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }()
+	timer := time.NewTimer(launchTimeout)
+	defer timer.Stop()
+	var err error
 	select {
 	case err = <-started:
-	case <-time.After(launchTimeout):
+	case <-timer.C:
 		err = errors.New("chromium did not start within " + launchTimeout.String())
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	if err != nil {
-		b.shutdown()
-		return nil, fmt.Errorf("render: start chromium %s: %w", p.path, err)
+	if err == nil {
+		c := chromedp.FromContext(bctx)
+		if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+			err = errors.New("chromium started without a process")
+		} else {
+			b.pid = c.Browser.Process().Pid
+			b.lost = c.Browser.LostConnection
+		}
 	}
-	if c := chromedp.FromContext(bctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
-		b.pid = c.Browser.Process().Pid
+	if err != nil {
+		p.shutdown(b)
+		return nil, fmt.Errorf("render: start chromium %s: %w", p.path, err)
 	}
 	p.log.Info("chromium started", "path", p.path, "pid", b.pid)
 	return b, nil
 }
 
-// shutdown stops the browser, waits for its process and removes its data.
-func (b *browser) shutdown() {
-	b.cancel()
-	b.allocCancel()
-	os.RemoveAll(b.dir)
+// alive reports whether the browser still runs, as far as we know.
+func (b *browser) alive() bool {
+	select {
+	case <-b.ctx.Done():
+		return false
+	case <-b.lost:
+		return false
+	default:
+		return true
+	}
 }
 
-// kill ends a hung browser the hard way; the watcher starts a new one.
+// died reports whether err (from a call on one of b's tabs) means that
+// the browser is gone. A connection that just dropped can surface before
+// the browser's context ends, so an unexplained error waits a moment for
+// the verdict.
+func (b *browser) died(err error) bool {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) || !b.alive() {
+		return true
+	}
+	t := time.NewTimer(100 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-b.ctx.Done():
+		return true
+	case <-b.lost:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// kill ends a hung browser the hard way. The supervisor sees it exit and
+// starts a new one.
 func (b *browser) kill() {
 	if b.pid > 0 {
 		syscall.Kill(b.pid, syscall.SIGKILL)
 	}
-	b.cancel()
 }
 
-// setBrowser installs b and watches it.
-func (p *Pool) setBrowser(b *browser) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		b.shutdown()
-		return
-	}
-	p.cur = b
-	close(p.changed)
-	p.changed = make(chan struct{})
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go p.watch(b)
-}
-
-// watch replaces the browser when it exits, with backoff while it keeps
-// failing to start.
-func (p *Pool) watch(b *browser) {
-	defer p.wg.Done()
-	select {
-	case <-b.ctx.Done():
-	case <-p.stop:
-		return
-	}
-	if b.retired.Load() {
-		return // recycle shuts it down once its renders end
-	}
-	b.shutdown()
-	p.mu.Lock()
-	if p.closed || p.cur != b {
-		p.mu.Unlock()
-		return
-	}
-	p.cur = nil
-	p.mu.Unlock()
-	p.restarts.Add(1)
-	p.log.Warn("chromium exited; starting a new one", "pid", b.pid)
-	backoff := 100 * time.Millisecond
-	for {
-		nb, err := p.launch(context.Background())
-		if err == nil {
-			p.setBrowser(nb)
-			return
+// shutdown kills the browser, waits for its process to be reaped, kills
+// the child processes that outlived it, and removes its user data dir.
+// It is idempotent, and concurrent calls all wait for the first.
+func (p *Pool) shutdown(b *browser) {
+	b.stopOnce.Do(func() {
+		b.cancel()      // kills the process and waits for chromedp to reap it
+		b.allocCancel() // waits for the allocator's goroutines
+		killLeftovers(b.dir)
+		if err := os.RemoveAll(b.dir); err != nil {
+			p.log.Warn("removing a chromium data dir failed", "dir", b.dir, "err", err)
 		}
-		p.log.Error("chromium restart failed", "err", err, "retry_in", backoff)
-		select {
-		case <-p.stop:
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// browser returns the running browser, waiting while one restarts.
-func (p *Pool) browser(ctx context.Context) (*browser, error) {
-	for {
 		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return nil, ErrClosed
-		}
-		b, changed := p.cur, p.changed
-		if b != nil && b.ctx.Err() == nil {
-			b.active.Add(1) // the caller calls b.active.Done
-			p.mu.Unlock()
-			return b, nil
-		}
+		delete(p.browsers, b)
 		p.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			if ctx.Err() == context.DeadlineExceeded {
-				return nil, ErrTimeout
+		if b.pid > 0 {
+			p.log.Info("chromium stopped", "pid", b.pid)
+		}
+	})
+}
+
+// killLeftovers kills the processes still started with dir as their user
+// data dir. Chromium's helpers (zygote, renderers, the network service)
+// can outlive a killed browser process, and each is started with the
+// browser's --user-data-dir, which is unique to one browser. It looks
+// again until it finds nothing a few times in a row, since a helper can
+// fork as its parent dies.
+func killLeftovers(dir string) {
+	want := []byte("--user-data-dir=" + dir)
+	deadline := time.Now().Add(2 * time.Second)
+	for quiet := 0; quiet < 3 && time.Now().Before(deadline); {
+		if killUsing(want) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// killUsing kills the processes whose command line has the argument want,
+// and returns how many it found.
+func killUsing(want []byte) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		for arg := range bytes.SplitSeq(cmdline, []byte{0}) {
+			if bytes.Equal(arg, want) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				n++
+				break
 			}
-			return nil, ctx.Err()
-		case <-p.stop:
-			return nil, ErrClosed
 		}
 	}
+	return n
 }

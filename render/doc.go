@@ -7,14 +7,22 @@
 // answers at once (503 with Retry-After) instead of piling up.
 //
 // Every request the page makes is answered by Go, not by Chromium's own
-// network stack: the tab intercepts all requests (Fetch domain), and this
-// package fetches them with a transport that checks every dialled address
-// against the origin policy. So a page cannot reach private, loopback or
-// link-local addresses through a subrequest, a redirect or DNS rebinding,
-// and images, fonts, media and trackers are refused before they cost
-// anything. The main document is fetched once, before the tab opens, which
-// also yields its true status and its first redirect unfollowed.
+// network stack: the tab intercepts all requests (the Fetch domain), and
+// this package fetches them with a transport that checks every dialled
+// address against the origin policy. So a page cannot reach private,
+// loopback or link-local addresses through a subrequest, a redirect or DNS
+// rebinding, and images, fonts, media and trackers are refused before they
+// cost anything. The main document is fetched once, before the tab opens,
+// which also yields its true status and its first redirect unfollowed.
 //
-// A crashed or hung browser is killed and started again; renders in flight
-// fail cleanly and are retried once on the new browser.
+// A page is ready when its network has been idle for a while, or, when it
+// set window.prerenderReady = false, at the moment it sets it to true; a
+// page that is not ready within the timeout is an error (ErrTimeout), never
+// a page to cache. Scripts are stripped from the output, except JSON-LD.
+//
+// A crashed browser is started again; renders in flight fail cleanly and
+// are retried once on the new browser. A hung browser (one that stops
+// answering, or a render wedged well past its timeout) is killed and
+// replaced, and a browser past its memory ceiling is replaced between
+// renders. Close leaves no process, directory or goroutine behind.
 package render

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,7 +131,7 @@ func Start(ctx context.Context, n int, opts Options) (*Cluster, error) {
 	}
 	c.nodes = make([]*node.Node, n)
 	for i := 0; i < n; i++ {
-		if err := c.start(ctx, i, i == 0); err != nil {
+		if err := c.firstStart(ctx, i); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -150,43 +152,70 @@ func Start(ctx context.Context, n int, opts Options) (*Cluster, error) {
 func (c *Cluster) addSpec(i int) (spec, error) {
 	s := spec{name: "n" + strconv.Itoa(i+1)}
 	s.dir = filepath.Join(c.opts.Dir, s.name)
-	var err error
+	c.specs = append(c.specs, s)
+	return s, c.pickAddrs(i)
+}
+
+// pickAddrs chooses node i's four listener addresses.
+func (c *Cluster) pickAddrs(i int) error {
 	addrs := make([]string, 4)
 	for j := range addrs {
-		if addrs[j], err = freeAddr(j == 3); err != nil {
-			return s, err
+		var err error
+		if addrs[j], err = FreeAddr(j == 3); err != nil {
+			return err
 		}
 	}
 	if i < len(c.opts.HTTPAddrs) && c.opts.HTTPAddrs[i] != "" {
 		addrs[0] = c.opts.HTTPAddrs[i]
 	}
+	s := &c.specs[i]
 	s.httpAddr, s.intAddr, s.raftAddr, s.gossip = addrs[0], addrs[1], addrs[2], addrs[3]
 	c.faults.Register(s.name, addrs...)
-	c.specs = append(c.specs, s)
-	return s, nil
+	return nil
 }
 
-// freeAddr finds a loopback port free for TCP (and UDP when udp is set,
-// which gossip needs on the same port).
-func freeAddr(udp bool) (string, error) {
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", fmt.Errorf("testcluster: free port: %w", err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		if !udp {
-			return addr, nil
-		}
-		pc, err := net.ListenPacket("udp", addr)
+// FreeAddr finds a loopback port free for TCP (and UDP when udp is set,
+// which gossip needs on the same port). Ports are picked at random below
+// the kernel's ephemeral range: every outgoing connection (and every
+// listener on port 0) takes ephemeral ports, so a port picked there and
+// bound a moment later is often gone, and restarts need the same ports
+// again.
+func FreeAddr(udp bool) (string, error) {
+	lo, hi := pickRange()
+	for range 500 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+mrand.IntN(hi-lo)))
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
 		}
-		pc.Close()
+		if udp {
+			pc, err := net.ListenPacket("udp", addr)
+			if err != nil {
+				ln.Close()
+				continue
+			}
+			pc.Close()
+		}
+		ln.Close()
 		return addr, nil
 	}
 	return "", errors.New("testcluster: no free port pair")
+}
+
+// pickRange returns the ports to pick from: below the ephemeral range
+// when there is room, else above it.
+func pickRange() (int, int) {
+	lo, hi := 32768, 60999
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscanf(string(b), "%d %d", &lo, &hi)
+	}
+	if lo-10000 >= 5000 {
+		return 10000, lo
+	}
+	if 65535-hi >= 2000 {
+		return hi + 1, 65536
+	}
+	return 1024, 65536
 }
 
 func (c *Cluster) config(i int, bootstrap bool) node.Config {
@@ -224,6 +253,25 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 		}
 	}
 	return cfg
+}
+
+// firstStart starts node i for the first time. Another process may take
+// one of its picked ports between the pick and the bind; then the node
+// gets fresh ports and an empty data dir and tries again.
+func (c *Cluster) firstStart(ctx context.Context, i int) error {
+	for attempt := 0; ; attempt++ {
+		err := c.start(ctx, i, i == 0)
+		if err == nil || attempt == 4 || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		c.opts.Logger.Warn("testcluster: a picked port was taken; picking new ones", "node", c.specs[i].name, "err", err)
+		if err := os.RemoveAll(c.specs[i].dir); err != nil {
+			return err
+		}
+		if err := c.pickAddrs(i); err != nil {
+			return err
+		}
+	}
 }
 
 func (c *Cluster) start(ctx context.Context, i int, bootstrap bool) error {

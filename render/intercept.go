@@ -1,0 +1,98 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/rendercache/rendercache/origin"
+)
+
+// handle answers one paused request: the main document from the prefetch
+// (so the origin sees one document fetch per render), refused resources
+// and trackers with BlockedByClient, and everything else with what Go
+// fetched through the policy-checked transport.
+func (t *tab) handle(ev fetch.EventRequestPaused) {
+	req := ev.Request
+	if req == nil {
+		t.fail(ev.RequestID, network.ErrorReasonFailed)
+		return
+	}
+	if ev.ResourceType == network.ResourceTypeDocument && t.mainServed.CompareAndSwap(false, true) {
+		t.fulfill(ev.RequestID, t.doc)
+		return
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		t.fail(ev.RequestID, network.ErrorReasonBlockedByClient)
+		return
+	}
+	if t.blocker.blocks(req.URL, ev.ResourceType) {
+		t.fail(ev.RequestID, network.ErrorReasonBlockedByClient)
+		return
+	}
+	header := http.Header{}
+	for k, v := range req.Headers {
+		if s, ok := v.(string); ok {
+			header.Set(k, s)
+		}
+	}
+	var body []byte
+	for _, e := range req.PostDataEntries {
+		body = append(body, e.Bytes...)
+	}
+	resp, err := t.p.fetcher.do(t.ctx, req.Method, req.URL, header, body)
+	if err != nil {
+		reason := network.ErrorReasonFailed
+		switch {
+		case errors.Is(err, origin.ErrBlockedAddr):
+			reason = network.ErrorReasonAccessDenied
+			t.p.log.Info("a page's request to a refused address was blocked", "url", u.Redacted(), "page", t.req.URL)
+		case errors.Is(err, context.DeadlineExceeded):
+			reason = network.ErrorReasonTimedOut
+		case t.ctx.Err() != nil:
+			reason = network.ErrorReasonAborted
+		default:
+			t.p.log.Debug("a subrequest failed", "url", u.Redacted(), "err", err)
+		}
+		t.fail(ev.RequestID, reason)
+		return
+	}
+	t.fulfill(ev.RequestID, resp)
+}
+
+// skipResponseHeaders are not replayed to Chromium: the body is already
+// decoded and complete.
+var skipResponseHeaders = map[string]bool{
+	"Content-Encoding": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Keep-Alive": true,
+}
+
+// fulfill answers a paused request with r. A failure means the tab is
+// closing, which the render notices by itself.
+func (t *tab) fulfill(id fetch.RequestID, r response) {
+	var hs []*fetch.HeaderEntry
+	for k, vs := range r.header {
+		if skipResponseHeaders[http.CanonicalHeaderKey(k)] {
+			continue
+		}
+		for _, v := range vs {
+			hs = append(hs, &fetch.HeaderEntry{Name: k, Value: v})
+		}
+	}
+	if _, err := chromedp.Call(t.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+		RequestID: id, ResponseCode: int64(r.status), ResponseHeaders: hs, Body: r.body,
+	}); err != nil && t.ctx.Err() == nil {
+		t.p.log.Debug("fulfilling a request failed", "err", err)
+	}
+}
+
+// fail answers a paused request with a network error.
+func (t *tab) fail(id fetch.RequestID, reason network.ErrorReason) {
+	if _, err := chromedp.Call(t.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: reason}); err != nil && t.ctx.Err() == nil {
+		t.p.log.Debug("failing a request failed", "err", err)
+	}
+}
