@@ -132,7 +132,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 
-	// 5. Gossip, advertising every listener's address.
+	// 5. Gossip, advertising every listener's address. Membership events
+	// move the cache ring from the start, so it exists first.
+	n.ring = cache.NewRing(cfg.Name)
 	profile := "lan"
 	if cfg.Fast {
 		profile = "local"

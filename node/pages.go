@@ -52,7 +52,6 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 		}
 		n.renderer = n.browser
 	}
-	n.ring = cache.NewRing(n.cfg.Name)
 	state := n.db.State()
 	n.usage = usage.NewCounter(n.cfg.Name, n.raft, state, n.log.With("subsystem", "usage"))
 	n.pages = page.New(page.Config{

@@ -43,6 +43,9 @@ func (t *tab) snapshot() (Result, error) {
 	return result(t.doc.status, s), nil
 }
 
+// bodyHeaders describe the body we serialise, so pages cannot set them.
+var bodyHeaders = map[string]bool{"Content-Type": true, "Content-Length": true, "Content-Encoding": true, "Transfer-Encoding": true}
+
 // result applies the page's meta overrides to the document's status: a
 // valid prerender-status-code replaces it, and each prerender-header
 // ("Name: value", split at the first colon) adds a header. Malformed ones
@@ -56,7 +59,7 @@ func result(status int, s snapshot) Result {
 	for _, line := range s.Headers {
 		name, value, ok := strings.Cut(line, ":")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if ok && name != "" && httpguts.ValidHeaderFieldName(name) && httpguts.ValidHeaderFieldValue(value) {
+		if ok && name != "" && httpguts.ValidHeaderFieldName(name) && httpguts.ValidHeaderFieldValue(value) && !bodyHeaders[http.CanonicalHeaderKey(name)] {
 			h.Add(name, value)
 		}
 	}

@@ -44,7 +44,8 @@ type Pool struct {
 	closed   bool
 	seq      int // browsers started
 
-	suspects chan *browser // browsers a render found unresponsive; see probe
+	suspects   chan *browser // browsers a render found unresponsive; see probe
+	recycleNow chan struct{} // asks the supervisor for a new browser (tests)
 
 	renders, failures, restarts, retries, recycles atomic.Int64
 	avgNanos                                       atomic.Int64 // moving average of render durations
@@ -71,15 +72,16 @@ func New(ctx context.Context, o Options) (*Pool, error) {
 		return nil, fmt.Errorf("render: user data dir: %w", err)
 	}
 	p := &Pool{
-		opts:     o,
-		log:      o.Logger,
-		path:     path,
-		dir:      dir,
-		slots:    newSlots(o.Concurrency, o.QueueSize),
-		fetcher:  newFetcher(o.Policy, o.MaxBody),
-		changed:  make(chan struct{}),
-		browsers: map[*browser]struct{}{},
-		suspects: make(chan *browser, 1),
+		opts:       o,
+		log:        o.Logger,
+		path:       path,
+		dir:        dir,
+		slots:      newSlots(o.Concurrency, o.QueueSize),
+		fetcher:    newFetcher(o.Policy, o.MaxBody),
+		changed:    make(chan struct{}),
+		browsers:   map[*browser]struct{}{},
+		suspects:   make(chan *browser, 1),
+		recycleNow: make(chan struct{}, 1),
 	}
 	p.stopCtx, p.stop = context.WithCancel(context.Background())
 	b, err := p.launch(ctx)

@@ -12,15 +12,15 @@ import (
 // use.
 type slots struct {
 	mu       sync.Mutex
-	free     int
-	max      int
-	limit    int // queue bound
-	seq      uint64
+	free     int    // slots nobody holds
+	inflight int    // slots held
+	limit    int    // the wait queue's bound
+	seq      uint64 // arrivals, for FIFO order within a priority
 	waiting  waitHeap
 	closed   bool
-	inflight int
 }
 
+// waiter is one caller in the wait queue.
 type waiter struct {
 	prio    Priority
 	seq     uint64
@@ -29,7 +29,8 @@ type waiter struct {
 	index   int           // in the heap; -1 once removed
 }
 
-func newSlots(n, queue int) *slots { return &slots{free: n, max: n, limit: queue} }
+// newSlots returns n slots with a wait queue of at most queue callers.
+func newSlots(n, queue int) *slots { return &slots{free: n, limit: queue} }
 
 // acquire takes a slot, waiting in line when none is free. It fails with
 // ErrQueueFull when the line is full, ErrClosed after close, or ctx's error.
@@ -84,6 +85,7 @@ func (s *slots) release() {
 	s.releaseLocked()
 }
 
+// releaseLocked hands the slot to the first in line, or frees it.
 func (s *slots) releaseLocked() {
 	if len(s.waiting) > 0 && !s.closed {
 		w := heap.Pop(&s.waiting).(*waiter)

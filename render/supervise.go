@@ -51,6 +51,9 @@ func (p *Pool) supervise() {
 			if s == b {
 				p.probe(b)
 			}
+		case <-p.recycleNow:
+			p.log.Info("replacing chromium on request", "pid", b.pid)
+			p.recycle(b)
 		case <-memTick:
 			if m := memoryOf(b.pid); m > p.opts.MemoryLimit {
 				p.log.Info("chromium passed its memory ceiling; replacing it", "pid", b.pid, "bytes", m, "limit", p.opts.MemoryLimit)
