@@ -231,16 +231,18 @@ func TestListPaginates(t *testing.T) {
 	exactJSON(t, rf.do(rf.f, "GET", "/api/cache/list/www.shop.test?limit=0", rf.key, nil), 400, `{"error":"limit must be between 1 and 10000"}`)
 }
 
-func TestRefreshJobsRenderAfterTheResponse(t *testing.T) {
-	rf := newRenderFixture(t)
-	resp := rf.do(rf.f, "POST", "/api/cache/refresh", rf.key, map[string]any{"domain": "www.shop.test", "paths": []string{"/warm/a", "/warm/b"}})
+// waitJobs waits until every job is done, asking another node than the
+// one that queued them, and checks each page is then a hit.
+func (rf *renderFixture) waitJobs(t *testing.T, body []byte, want int) []string {
 	var r struct {
 		Jobs []struct{ Path, JobID string }
 	}
-	if err := json.Unmarshal(resp.Body, &r); err != nil || len(r.Jobs) != 2 {
-		t.Fatalf("%d %s", resp.Status, resp.Body)
+	if err := json.Unmarshal(body, &r); err != nil || len(r.Jobs) != want {
+		t.Fatalf("want %d jobs: %s", want, body)
 	}
+	var paths []string
 	for _, j := range r.Jobs {
+		paths = append(paths, j.Path)
 		// Any node finds the job.
 		deadline := time.Now().Add(60 * time.Second)
 		for {
@@ -259,12 +261,36 @@ func TestRefreshJobsRenderAfterTheResponse(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if cs := rf.crawl(0, j.Path).Header.Get("Cache-Status"); !strings.HasPrefix(cs, "rendercache; hit") {
-			t.Fatalf("%s after its refresh job: %q", j.Path, cs)
+			t.Fatalf("%s after its job: %q", j.Path, cs)
 		}
 	}
+	return paths
+}
+
+func TestRefreshJobsRenderAfterTheResponse(t *testing.T) {
+	rf := newRenderFixture(t)
+	resp := rf.do(rf.f, "POST", "/api/cache/refresh", rf.key, map[string]any{"domain": "www.shop.test", "paths": []string{"/warm/a", "/warm/b"}})
+	rf.waitJobs(t, resp.Body, 2)
+	var r struct {
+		Jobs []struct{ Path, JobID string }
+	}
+	json.Unmarshal(resp.Body, &r)
 	// Another account cannot see the job.
 	_, other := rf.account("other@example.com", "agency")
 	exactJSON(t, rf.do(rf.f, "GET", "/api/cache/jobs/"+r.Jobs[0].JobID, other, nil), 404, `{"error":"Job not found"}`)
+}
+
+func TestWarmFromSitemap(t *testing.T) {
+	rf := newRenderFixture(t)
+	resp := rf.do(rf.f, "POST", "/api/cache/warm", rf.key, map[string]any{"domain": "www.shop.test"})
+	sameShape(t, resp, 200, `{"message":"Cache warm queued","domain":"www.shop.test","totalJobs":2,"jobs":[{"path":"/","jobId":"x"}]}`)
+	paths := rf.waitJobs(t, resp.Body, 2)
+	if strings.Join(paths, " ") != "/warm/one /warm/two?a=1&b=2" {
+		t.Fatalf("warmed %v", paths)
+	}
+	if rf.site.count("/x") != 0 {
+		t.Fatal("a URL on another host was fetched")
+	}
 }
 
 func TestScriptRateLimitIsClusterWide(t *testing.T) {
@@ -420,7 +446,7 @@ func TestCacheAPIBadInput(t *testing.T) {
 		{"plan without API", "GET", "/api/cache/stats", freeKey, nil, 403, `{"error":"API access is available on Agency plans and above"}`},
 		{"unknown job", "GET", "/api/cache/jobs/refresh_nope", rf.key, nil, 404, `{"error":"Job not found"}`},
 		{"bad sitemap url", "POST", "/api/cache/warm", rf.key, map[string]any{"domain": "www.shop.test", "sitemap": "https://elsewhere.example/sitemap.xml"}, 400, `{"error":"sitemap must be an http(s) URL on the domain or its origin"}`},
-		{"missing sitemap", "POST", "/api/cache/warm", rf.key, map[string]any{"domain": "www.shop.test"}, 400, `{"error":"the sitemap could not be fetched or is not a valid sitemap"}`},
+		{"missing sitemap", "POST", "/api/cache/warm", rf.key, map[string]any{"domain": "www.shop.test", "sitemap": "https://www.shop.test/nope.xml"}, 400, `{"error":"the sitemap could not be fetched or is not a valid sitemap"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { exactJSON(t, rf.do(f, c.method, c.path, c.key, c.body), c.status, c.want) })

@@ -50,6 +50,12 @@ func newSite(t *testing.T) *site {
 			io.WriteString(w, `<html><body><h1>Not here</h1></body></html>`)
 		case "/old":
 			http.Redirect(w, r, "/new", http.StatusMovedPermanently)
+		case "/sitemap.xml":
+			w.Header().Set("Content-Type", "application/xml")
+			io.WriteString(w, `<sitemapindex><sitemap><loc>https://www.shop.test/sitemap-pages.xml</loc></sitemap></sitemapindex>`)
+		case "/sitemap-pages.xml":
+			w.Header().Set("Content-Type", "application/xml")
+			io.WriteString(w, `<urlset><url><loc>https://www.shop.test/warm/one</loc></url><url><loc>https://www.shop.test/warm/two?b=2&amp;a=1</loc></url><url><loc>https://elsewhere.example/x</loc></url></urlset>`)
 		default:
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			io.WriteString(w, `<!DOCTYPE html><html><head><title>shop</title></head><body><div id="app"></div>

@@ -140,11 +140,18 @@ func (r *Runner) update(id, state, msg string) (Job, bool) {
 
 // NewID returns a job ID in the API's documented shape,
 // kind_<domain>_<path with / as _>_<unix ms>, plus a random suffix so
-// that two refreshes in one millisecond differ.
+// that two refreshes in one millisecond differ. Characters of the path
+// that are not safe in a URL path segment become "_" too.
 func NewID(kind, domain, path string, now time.Time) string {
 	var b [3]byte
 	rand.Read(b[:])
-	return fmt.Sprintf("%s_%s_%s_%d_%s", kind, domain, strings.ReplaceAll(path, "/", "_"), now.UnixMilli(), hex.EncodeToString(b[:]))
+	slug := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return r
+		}
+		return '_'
+	}, path)
+	return fmt.Sprintf("%s_%s_%s_%d_%s", kind, domain, slug, now.UnixMilli(), hex.EncodeToString(b[:]))
 }
 
 // Submit queues a render of path on domain for accountID.

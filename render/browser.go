@@ -29,8 +29,9 @@ type browser struct {
 	dir         string // its user data dir
 
 	// Under Pool.mu.
-	refs    int  // renders using it
-	retired bool // replaced by a new browser; shut down once refs is 0
+	refs     int         // renders using it
+	retired  bool        // replaced by a new browser; shut down once refs is 0
+	deadline *time.Timer // shuts a retired browser down even if a render wedges on it
 
 	stopOnce sync.Once
 }
@@ -154,6 +155,9 @@ func (p *Pool) shutdown(b *browser) {
 		}
 		p.mu.Lock()
 		delete(p.browsers, b)
+		if b.deadline != nil {
+			b.deadline.Stop()
+		}
 		p.mu.Unlock()
 		if b.pid > 0 {
 			p.log.Info("chromium stopped", "pid", b.pid)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
@@ -38,7 +39,16 @@ func (t *tab) handle(ev fetch.EventRequestPaused) {
 	header := http.Header{}
 	for k, v := range req.Headers {
 		if s, ok := v.(string); ok {
-			header.Set(k, s)
+			for line := range strings.SplitSeq(s, "\n") { // Chromium joins repeated headers with newlines
+				header.Add(k, line)
+			}
+		}
+	}
+	if header.Get("Cookie") == "" && strings.EqualFold(u.Hostname(), t.page.Hostname()) {
+		// Paused requests lack their cookies, which Chromium adds later in
+		// its network stack; the page's own API calls may need them.
+		if c := t.cookies(req.URL); c != "" {
+			header.Set("Cookie", c)
 		}
 	}
 	var body []byte
@@ -63,6 +73,20 @@ func (t *tab) handle(ev fetch.EventRequestPaused) {
 		return
 	}
 	t.fulfill(ev.RequestID, resp)
+}
+
+// cookies returns the Cookie header Chromium would send to rawURL: what
+// the page's responses and scripts set during this render.
+func (t *tab) cookies(rawURL string) string {
+	res, err := chromedp.Call(t.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{rawURL}})
+	if err != nil {
+		return ""
+	}
+	pairs := make([]string, 0, len(res.Cookies))
+	for _, c := range res.Cookies {
+		pairs = append(pairs, c.Name+"="+c.Value)
+	}
+	return strings.Join(pairs, "; ")
 }
 
 // skipResponseHeaders are not replayed to Chromium: the body is already

@@ -169,7 +169,7 @@ func (p *Pool) render(ctx context.Context, u *url.URL, r Request) (Result, error
 			p.log.Info("the browser exited during a render; retrying once on a new one", "url", u.Redacted(), "pid", b.pid)
 			last = b
 		default:
-			return Result{}, fmt.Errorf("%w: the browser exited twice: %w", ErrBrowser, err)
+			return Result{}, fmt.Errorf("%w: the browser exited during the render and again during its retry: %w", ErrBrowser, err)
 		}
 	}
 }

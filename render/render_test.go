@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,32 @@ import (
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/render"
 )
+
+func TestNewFailsClearly(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where New makes its data dir
+	cases := []struct {
+		name, path, says string
+	}{
+		{"missing binary", "/nonexistent/chromium", "chromium not found"},
+		{"not a browser", "/bin/false", "start chromium"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := render.New(context.Background(), render.Options{ChromePath: c.path})
+			if err == nil {
+				p.Close()
+				t.Fatal("New succeeded")
+			}
+			if !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("error %q does not say %q", err, c.says)
+			}
+		})
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Fatalf("failed starts left %v behind", left)
+	}
+}
 
 func TestRenderedPages(t *testing.T) {
 	s := newSite(t, map[string]http.HandlerFunc{
@@ -65,6 +92,7 @@ setTimeout(() => { document.getElementById('c').textContent = 'late content'; wi
 		},
 		{name: "origin 404 rendered", path: "/missing", status: 404, rendered: true, contains: []string{"Not here", "js 404"}},
 		{name: "origin 500 rendered", path: "/broken", status: 500, rendered: true, contains: []string{"origin error page"}},
+		{name: "origin 404 with nothing to render passed through", path: "/bare404", status: 404},
 		{name: "origin 301 passed through", path: "/old", status: 301, header: map[string]string{"Location": "/new"}},
 		{name: "origin 302 passed through", path: "/found", status: 302, header: map[string]string{"Location": "/new"}},
 		{name: "json passed through", path: "/data.json", status: 200, contains: []string{`{"a":1}`}, header: map[string]string{"Content-Type": "application/json"}},
@@ -108,6 +136,32 @@ setTimeout(() => { document.getElementById('c').textContent = 'late content'; wi
 	}
 	if n := strings.Count(string(renderOK(t, pool, render.Request{URL: s.URL + "/app"}).Body), "<script"); n != 1 {
 		t.Fatalf("%d scripts in the js-only page, want only the JSON-LD one", n)
+	}
+}
+
+// TestCookiesStayWithinOneRender checks that a page's API calls carry the
+// cookies its document and scripts set (paused requests lack them), and
+// that nothing of one render is left for the next.
+func TestCookiesStayWithinOneRender(t *testing.T) {
+	s := newSite(t, map[string]http.HandlerFunc{
+		"/c": func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: "abc", Path: "/"})
+			html(`<html><body><p id="before"></p><p id="api"></p><script>
+document.getElementById('before').textContent = 'before=[' + document.cookie + '] ls=' + localStorage.getItem('seen');
+document.cookie = 'js=1; path=/';
+localStorage.setItem('seen', '1');
+fetch('/api/me').then(r => r.text()).then(t => { document.getElementById('api').textContent = 'api=[' + t + '] stored=' + localStorage.getItem('seen') })</script></body></html>`)(w, r)
+		},
+		"/api/me": func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Header.Get("Cookie")) },
+	})
+	for i := range 2 {
+		body := string(renderOK(t, pool, render.Request{URL: s.URL + "/c"}).Body)
+		if !strings.Contains(body, "before=[session=abc] ls=null") {
+			t.Fatalf("render %d: the page saw cookies or storage it did not set: %s", i, body)
+		}
+		if !strings.Contains(body, "api=[") || !strings.Contains(body, "session=abc") || !strings.Contains(body, "js=1") || !strings.Contains(body, "stored=1") {
+			t.Fatalf("render %d: the API call lacked the page's cookies: %s", i, body)
+		}
 	}
 }
 
@@ -166,17 +220,26 @@ document.getElementById('w').textContent = 'width=' + window.innerWidth + ' touc
 func TestTimeoutIsAnError(t *testing.T) {
 	s := newSite(t, map[string]http.HandlerFunc{
 		"/never": html(`<html><body><script>window.prerenderReady = false</script>never ready</body></html>`),
+		"/spin":  html(`<html><body>spins<script>setTimeout(() => { while (true) {} }, 10)</script></body></html>`),
 		"/ok":    html(`<html><body>fine</body></html>`),
 	})
-	res, err := pool.Render(context.Background(), render.Request{URL: s.URL + "/never", Timeout: 2 * time.Second})
-	if !errors.Is(err, render.ErrTimeout) || errkind.KindOf(err) != errkind.Unavailable {
-		t.Fatalf("err = %v (result status %d), want ErrTimeout", err, res.Status)
+	restarts := pool.Stats().Restarts
+	for _, path := range []string{"/never", "/spin"} {
+		t.Run(path, func(t *testing.T) {
+			res, err := pool.Render(context.Background(), render.Request{URL: s.URL + path, Timeout: 2 * time.Second})
+			if !errors.Is(err, render.ErrTimeout) || errkind.KindOf(err) != errkind.Unavailable {
+				t.Fatalf("err = %v (result status %d), want ErrTimeout", err, res.Status)
+			}
+			if res.Status != 0 || res.Body != nil {
+				t.Fatalf("a timed-out render returned a result: %+v", res)
+			}
+		})
 	}
-	if res.Status != 0 || res.Body != nil {
-		t.Fatalf("a timed-out render returned a result: %+v", res)
-	}
-	// The pool is fine afterwards.
+	// A page that hangs its own renderer does not cost the browser.
 	renderOK(t, pool, render.Request{URL: s.URL + "/ok"})
+	if n := pool.Stats().Restarts; n != restarts {
+		t.Fatalf("the browser restarted %d times over timed-out pages", n-restarts)
+	}
 }
 
 func TestBadInput(t *testing.T) {
@@ -232,17 +295,28 @@ func TestSSRFIsRefusedOnTheDialledAddress(t *testing.T) {
 	secret.Listener = ln
 	secret.Start()
 	defer secret.Close()
-	s := newSite(t, map[string]http.HandlerFunc{
-		"/page": html(fmt.Sprintf(`<html><body><div id="out">start</div><div id="out2">start</div>
+	var s *site
+	s = newSite(t, map[string]http.HandlerFunc{
+		"/page": func(w http.ResponseWriter, r *http.Request) {
+			// The second frame is the same server under another name, so
+			// another site to Chromium: it runs in a process of its own,
+			// whose requests the page's interceptor may not see.
+			crossSite := strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
+			html(fmt.Sprintf(`<html><body><div id="out">start</div><div id="out2">start</div>
 <iframe src="%[1]s/frame"></iframe>
+<iframe src="%[2]s/cross-site-frame"></iframe>
 <script src="%[1]s/script.js"></script>
 <script>
 fetch('%[1]s/fetch').then(r => r.text()).then(t => { document.getElementById('out').textContent = t }).catch(() => { document.getElementById('out').textContent = 'blocked' });
 fetch('/redir').then(r => r.text()).then(t => { document.getElementById('out2').textContent = t }).catch(() => { document.getElementById('out2').textContent = 'redirect blocked' });
-</script></body></html>`, secret.URL)),
+</script></body></html>`, secret.URL, crossSite))(w, r)
+		},
 		"/redir": func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, secret.URL+"/redirected", http.StatusFound)
 		},
+		"/cross-site-frame": html(fmt.Sprintf(`<html><body><img src="%[1]s/img.png"><script src="%[1]s/frame-script.js"></script>
+<script>fetch('%[1]s/frame-fetch').catch(() => {}); try { new WebSocket('%[2]s/ws') } catch (e) {}</script></body></html>`,
+			secret.URL, strings.Replace(secret.URL, "http:", "ws:", 1))),
 	})
 	res := renderOK(t, pool, render.Request{URL: s.URL + "/page"})
 	body := string(res.Body)
@@ -263,4 +337,5 @@ fetch('/redir').then(r => r.text()).then(t => { document.getElementById('out2').
 	if len(secretHits) > 0 {
 		t.Fatalf("the internal service got requests: %v", secretHits)
 	}
+	t.Logf("the cross-site frame was fetched %d times", s.count("/cross-site-frame"))
 }

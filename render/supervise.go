@@ -137,7 +137,9 @@ func (p *Pool) recycle(old *browser) {
 	}
 	// Renders hold old; the last one shuts it down (releaseBrowser). A
 	// render wedged on it is cut short after its timeout and the grace.
-	time.AfterFunc(p.opts.Timeout+hangGrace, func() { p.shutdown(old) })
+	p.mu.Lock()
+	old.deadline = time.AfterFunc(p.opts.Timeout+hangGrace, func() { p.shutdown(old) })
+	p.mu.Unlock()
 }
 
 // acquireBrowser returns the running browser, other than last, waiting

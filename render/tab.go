@@ -34,6 +34,7 @@ type tab struct {
 	p       *Pool
 	ctx     context.Context // the tab's, ended by the render's deadline
 	req     Request
+	page    *url.URL
 	doc     response
 	blocker *blocker
 
@@ -54,8 +55,11 @@ func (p *Pool) renderTab(ctx context.Context, b *browser, r Request, u *url.URL,
 	})
 	defer watchdog.Stop()
 
-	tabCtx, closeTab := chromedp.NewContext(b.ctx)
-	defer closeTab() // closes the tab; chromedp bounds the wait
+	// Each render gets a browser context of its own, like an incognito
+	// window: no cookie, storage or cache of one render leaks into
+	// another, so renders of a page do not depend on what rendered before.
+	tabCtx, closeTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	defer closeTab() // closes the tab and its context; chromedp bounds the wait
 
 	if err := p.openTab(ctx, b, tabCtx); err != nil {
 		return Result{}, err
@@ -67,7 +71,7 @@ func (p *Pool) renderTab(ctx context.Context, b *browser, r Request, u *url.URL,
 	defer cancel()
 	defer context.AfterFunc(ctx, cancel)()
 
-	t := &tab{p: p, ctx: tctx, req: r, doc: doc, blocker: newBlocker(r.Block, r.AllowResources)}
+	t := &tab{p: p, ctx: tctx, req: r, page: u, doc: doc, blocker: newBlocker(r.Block, r.AllowResources)}
 	t.touch()
 	// Subscribe before Fetch.enable so that no paused request is missed,
 	// and answer each on its own goroutine: a handler that called the

@@ -1,0 +1,133 @@
+package render_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rendercache/rendercache/render"
+)
+
+// benchSite serves the benchmarks' fixture: a page whose content arrives
+// through fetch(), like a typical single-page app.
+func benchSite(b *testing.B) *site {
+	return newSite(b, map[string]http.HandlerFunc{
+		"/api/data": typed("application/json", `{"text":"product description"}`),
+		"/p": html(`<!DOCTYPE html><html><head><title>p</title></head><body><div id="app"></div>
+<script>fetch('/api/data').then(r => r.json()).then(d => { document.getElementById('app').innerHTML = '<h1>Product</h1><p>' + d.text.repeat(200) + '</p>' })</script></body></html>`),
+	})
+}
+
+// BenchmarkRender measures renders per second and render latency
+// (queueing included) of the fixture page at concurrency 1, 2 and 4, each
+// with a pool of that concurrency and as many clients. Run it with
+// -benchtime=Nx: N renders per sub-benchmark. Each render waits for
+// Options.IdleTime (500ms) of network quiet, which bounds one slot's rate.
+func BenchmarkRender(b *testing.B) {
+	s := benchSite(b)
+	for _, conc := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("concurrency-%d", conc), func(b *testing.B) {
+			p, err := render.New(context.Background(), render.Options{Concurrency: conc, Policy: allowAll})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			renderOK(b, p, render.Request{URL: s.URL + "/p?warm"})
+			var mu sync.Mutex
+			var lat []time.Duration
+			var wg sync.WaitGroup
+			work := make(chan int)
+			b.ResetTimer()
+			start := time.Now()
+			for range conc {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range work {
+						t := time.Now()
+						if _, err := p.Render(context.Background(), render.Request{URL: s.URL + "/p?i=" + strconv.Itoa(i)}); err != nil {
+							b.Error(err)
+						}
+						mu.Lock()
+						lat = append(lat, time.Since(t))
+						mu.Unlock()
+					}
+				}()
+			}
+			for i := range b.N {
+				work <- i
+			}
+			close(work)
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "renders/s")
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+// BenchmarkMemory renders the fixture b.N times (4 at a time) on one
+// browser with the memory ceiling off, and reports the memory (PSS) of
+// this process and of Chromium with all its helper processes afterwards:
+// the growth the ceiling exists for. Compare -benchtime=20x with 200x.
+func BenchmarkMemory(b *testing.B) {
+	s := benchSite(b)
+	p, err := render.New(context.Background(), render.Options{Concurrency: 4, Policy: allowAll, MemoryLimit: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if _, err := p.Render(context.Background(), render.Request{URL: s.URL + "/p?i=" + strconv.Itoa(i)}); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range b.N {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	b.StopTimer()
+	var chrome int64
+	procs := descendants(p.BrowserPID())
+	for _, pid := range procs {
+		chrome += pssKB(pid)
+	}
+	b.ReportMetric(float64(pssKB(os.Getpid()))/1024, "node-pss-MiB")
+	b.ReportMetric(float64(chrome)/1024, "chromium-pss-MiB")
+	b.ReportMetric(float64(len(procs)), "chromium-procs")
+}
+
+// pssKB returns a process's proportional set size in KiB, 0 if it is
+// gone.
+func pssKB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "Pss:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
