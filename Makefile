@@ -54,6 +54,8 @@ BENCHTIME ?= 1x
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./storage/
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 30m ./testcluster/
+	$(GO) test -run='^$$' -bench=BenchmarkRender -benchtime=60x -timeout 30m ./render/
+	$(GO) test -run='^$$' -bench=BenchmarkMemory -benchtime=1000x -timeout 30m ./render/
 
 clean:
 	rm -rf bin data
