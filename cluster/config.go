@@ -149,10 +149,13 @@ func (c Config) memberlistConfig() (*memberlist.Config, timing, error) {
 		mc = memberlist.DefaultLocalConfig()
 		// A dead node on loopback is probed within ~2 intervals, suspected
 		// after ProbeTimeout plus indirect probes, and declared dead
-		// SuspicionMult*ProbeInterval (0.75s) later if another node
-		// confirms, else after SuspicionMaxTimeoutMult times that (1.5s).
-		mc.ProbeInterval = 250 * time.Millisecond
-		mc.ProbeTimeout = 150 * time.Millisecond
+		// SuspicionMult*ProbeInterval (1.2s) later if another node
+		// confirms, else after SuspicionMaxTimeoutMult times that (2.4s).
+		// The probe timeout leaves room for test machines whose cores are
+		// busy with race-instrumented nodes and Chromium: a false death
+		// moves cache keys and raft voters for nothing.
+		mc.ProbeInterval = 400 * time.Millisecond
+		mc.ProbeTimeout = 300 * time.Millisecond
 		mc.SuspicionMult = 3
 		mc.SuspicionMaxTimeoutMult = 2
 		mc.GossipInterval = 50 * time.Millisecond

@@ -94,6 +94,11 @@ func New(cfg Config, db *storage.DB, fsm *FSM, members Membership, rpc *http.Cli
 	rc.SnapshotThreshold = cfg.SnapshotThreshold
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	rc.TrailingLogs = cfg.TrailingLogs
+	// A node removed for looking dead (a long GC pause, a slow network)
+	// stays up, so that the leader's reconciliation can add it back when
+	// gossip sees it alive again. raft's default would stop it for good
+	// until the process restarts. A graceful leave shuts raft down itself.
+	rc.ShutdownOnRemove = false
 	rc.Logger = logbridge.ToHCLog(log, "raft")
 
 	r, err := raft.NewRaft(rc, fsm, db.LogStore(), db.StableStore(), snaps, trans)
