@@ -257,11 +257,12 @@ func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio rende
 		timeout = time.Duration(d.Render.TimeoutMs) * time.Millisecond
 	}
 	req := render.Request{
-		URL:            d.Origin + k.URL,
-		Variant:        k.Variant,
-		Priority:       prio,
-		Timeout:        timeout,
-		AllowResources: len(d.Render.BlockResources) == 0,
+		URL:           d.Origin + k.URL,
+		Variant:       k.Variant,
+		Priority:      prio,
+		Timeout:       timeout,
+		BlockTypes:    d.Render.BlockResources, // nil keeps the renderer's defaults
+		AllowTrackers: !d.Render.BlockTrackers,
 	}
 	s.stats.Renders.Add(1)
 	res, err := s.cfg.Renderer.Render(ctx, req)

@@ -48,10 +48,34 @@ var noiseTypes = map[network.ResourceType]bool{
 type blocker struct {
 	extra          []string // the request's patterns, lowercased; matched on the whole URL
 	allowResources bool
+	types          map[network.ResourceType]bool // refused types; resourceTypes unless the request names its own
+	allowTrackers  bool
+}
+
+// TypeNames maps the resource type names a domain may block
+// (render.blockResources) to Chromium's types.
+var TypeNames = map[string]network.ResourceType{
+	"image": network.ResourceTypeImage, "media": network.ResourceTypeMedia, "font": network.ResourceTypeFont,
+	"stylesheet": network.ResourceTypeStylesheet, "other": network.ResourceTypeOther,
+}
+
+// blockerFor builds the blocker of a request.
+func blockerFor(r Request) *blocker {
+	b := newBlocker(r.Block, r.AllowResources)
+	b.allowTrackers = r.AllowTrackers
+	if r.BlockTypes != nil {
+		b.types = map[network.ResourceType]bool{}
+		for _, n := range r.BlockTypes {
+			if t, ok := TypeNames[n]; ok {
+				b.types[t] = true
+			}
+		}
+	}
+	return b
 }
 
 func newBlocker(extra []string, allowResources bool) *blocker {
-	b := &blocker{allowResources: allowResources}
+	b := &blocker{allowResources: allowResources, types: resourceTypes}
 	for _, p := range extra {
 		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
 			b.extra = append(b.extra, p)
@@ -62,7 +86,7 @@ func newBlocker(extra []string, allowResources bool) *blocker {
 
 // blocks reports whether a request for rawURL of type rt is refused.
 func (b *blocker) blocks(rawURL string, rt network.ResourceType) bool {
-	if noiseTypes[rt] || (resourceTypes[rt] && !b.allowResources) {
+	if noiseTypes[rt] || (b.types[rt] && !b.allowResources) {
 		return true
 	}
 	full := strings.ToLower(rawURL)
@@ -76,7 +100,7 @@ func (b *blocker) blocks(rawURL string, rt network.ResourceType) bool {
 		hostPath = u.Host + u.EscapedPath()
 	}
 	for _, p := range DefaultBlocklist {
-		if match(hostPath, p) {
+		if !b.allowTrackers && match(hostPath, p) {
 			return true
 		}
 	}

@@ -41,6 +41,13 @@ type Request struct {
 	// AllowResources lets images, media and fonts load; by default they
 	// are refused, since crawlers read HTML.
 	AllowResources bool
+	// BlockTypes, when not nil, replaces the refused resource types
+	// (default image, media, font, text tracks) with these names from
+	// TypeNames: a domain's render.blockResources.
+	BlockTypes []string
+	// AllowTrackers lets URLs on DefaultBlocklist load: a domain with
+	// render.blockTrackers off.
+	AllowTrackers bool
 	// Timeout overrides Options.Timeout for this render when positive.
 	Timeout time.Duration
 }

@@ -71,7 +71,7 @@ func (p *Pool) renderTab(ctx context.Context, b *browser, r Request, u *url.URL,
 	defer cancel()
 	defer context.AfterFunc(ctx, cancel)()
 
-	t := &tab{p: p, ctx: tctx, req: r, page: u, doc: doc, blocker: newBlocker(r.Block, r.AllowResources)}
+	t := &tab{p: p, ctx: tctx, req: r, page: u, doc: doc, blocker: blockerFor(r)}
 	t.touch()
 	// Subscribe before Fetch.enable so that no paused request is missed,
 	// and answer each on its own goroutine: a handler that called the

@@ -196,3 +196,29 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Error("a missing ChromePath was accepted")
 	}
 }
+
+func TestBlockerForDomainSettings(t *testing.T) {
+	const img, css, tracker = "http://o.test/a.png", "http://o.test/a.css", "https://www.google-analytics.com/analytics.js"
+	cases := []struct {
+		name    string
+		req     Request
+		url     string
+		rt      network.ResourceType
+		blocked bool
+	}{
+		{"defaults block images", Request{}, img, network.ResourceTypeImage, true},
+		{"defaults load stylesheets", Request{}, css, network.ResourceTypeStylesheet, false},
+		{"defaults block trackers", Request{}, tracker, network.ResourceTypeScript, true},
+		{"domain blocks stylesheets only", Request{BlockTypes: []string{"stylesheet"}}, css, network.ResourceTypeStylesheet, true},
+		{"domain blocks stylesheets only: images load", Request{BlockTypes: []string{"stylesheet"}}, img, network.ResourceTypeImage, false},
+		{"domain blocks nothing", Request{BlockTypes: []string{}}, img, network.ResourceTypeImage, false},
+		{"domain allows trackers", Request{AllowTrackers: true}, tracker, network.ResourceTypeScript, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := blockerFor(c.req).blocks(c.url, c.rt); got != c.blocked {
+				t.Fatalf("blocks = %v, want %v", got, c.blocked)
+			}
+		})
+	}
+}
