@@ -371,13 +371,22 @@ func (n *Raft) Status() Status {
 }
 
 // Ready reports whether the node can serve fresh management reads: it knows
-// a leader and has applied everything it knows to be committed.
+// a leader and has applied what it knows to be committed, up to readyLag
+// entries in flight.
 func (n *Raft) Ready() bool {
 	if n.Leader() == "" {
 		return false
 	}
-	return n.raft.AppliedIndex() >= n.raft.CommitIndex()
+	// Writes in flight always leave a few committed entries to apply, so
+	// "caught up" allows a small lag: a node replaying a backlog (after a
+	// restart or a snapshot install) is far beyond it, one serving a busy
+	// cluster is not, and readiness does not flap under write load.
+	return n.raft.CommitIndex() <= n.raft.AppliedIndex()+readyLag
 }
+
+// readyLag is how many committed entries may wait to be applied on a
+// node that counts as caught up.
+const readyLag = 256
 
 // Leave removes this node gracefully: a leader hands leadership to another
 // voter first, then the node asks the leader to drop it from the

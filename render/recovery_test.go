@@ -92,11 +92,16 @@ func TestRecovery(t *testing.T) {
 		before := p.Stats()
 		victim := p.BrowserPID()
 		waiting := s.count("/api/slow")
-		const n = 4
+		// Twice as many renders as slots: two on the browser when it
+		// dies, the rest queued behind them. Each is bounded by a
+		// deadline of its own, so a hung render fails rather than hangs.
+		const n = 6
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
 		errs := make(chan error, n)
 		for i := range n {
 			go func() {
-				_, err := p.Render(context.Background(), render.Request{URL: fmt.Sprintf("%s/slow?g=crash&i=%d", s.URL, i)})
+				_, err := p.Render(ctx, render.Request{URL: fmt.Sprintf("%s/slow?g=crash&i=%d", s.URL, i)})
 				errs <- err
 			}()
 		}
@@ -107,23 +112,30 @@ func TestRecovery(t *testing.T) {
 		poll(t, "a new browser", func() bool { pid := p.BrowserPID(); return pid != 0 && pid != victim })
 		note()
 		g.open("crash")
-		deadline := time.After(90 * time.Second)
+		ok := 0
 		for range n {
-			select {
-			case err := <-errs:
-				if err != nil && errkind.KindOf(err) != errkind.Unavailable {
-					t.Errorf("a render failed uncleanly: %v", err)
-				}
-			case <-deadline:
-				t.Fatal("renders hung after the crash")
+			err := <-errs
+			switch {
+			case err == nil:
+				ok++
+			case ctx.Err() != nil:
+				t.Fatalf("a render hung until the test's deadline after the crash: %v", err)
+			case errkind.KindOf(err) != errkind.Unavailable:
+				t.Errorf("a render failed uncleanly: %v", err)
+			default:
+				t.Logf("a render failed cleanly: %v", err)
 			}
 		}
+		t.Logf("%d of %d renders succeeded across the crash", ok, n)
 		st := p.Stats()
 		if st.Restarts != before.Restarts+1 || st.Retries < before.Retries+1 {
 			t.Fatalf("stats after a crash: %+v, before %+v", st, before)
 		}
 		if res := renderOK(t, p, render.Request{URL: s.URL + "/fast"}); !strings.Contains(string(res.Body), "fast page") {
 			t.Fatalf("render after recovery: %s", res.Body)
+		}
+		if pid := p.BrowserPID(); pid == victim || pid == 0 {
+			t.Fatalf("BrowserPID %d after the crash of %d", pid, victim)
 		}
 	})
 

@@ -1,14 +1,20 @@
 package render_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +73,7 @@ setTimeout(() => { document.getElementById('c').textContent = 'late content'; wi
 		"/found":     func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/new", http.StatusFound) },
 		"/new":       html(`<html><body>new</body></html>`),
 		"/data.json": typed("application/json", `{"a":1}`),
-		"/logo.png":  typed("image/png", "\x89PNG\r\n\x1a\nfake"),
+		"/logo.png":  typed("image/png", string(pngBytes(t))),
 	})
 	cases := []struct {
 		name     string
@@ -77,6 +83,7 @@ setTimeout(() => { document.getElementById('c').textContent = 'late content'; wi
 		contains []string
 		lacks    []string
 		header   map[string]string
+		exact    []byte // the body, byte for byte, for what is passed through
 	}{
 		{
 			name: "js-only page", path: "/app", status: 200, rendered: true,
@@ -95,8 +102,8 @@ setTimeout(() => { document.getElementById('c').textContent = 'late content'; wi
 		{name: "origin 404 with nothing to render passed through", path: "/bare404", status: 404},
 		{name: "origin 301 passed through", path: "/old", status: 301, header: map[string]string{"Location": "/new"}},
 		{name: "origin 302 passed through", path: "/found", status: 302, header: map[string]string{"Location": "/new"}},
-		{name: "json passed through", path: "/data.json", status: 200, contains: []string{`{"a":1}`}, header: map[string]string{"Content-Type": "application/json"}},
-		{name: "image passed through", path: "/logo.png", status: 200, contains: []string{"PNG"}, header: map[string]string{"Content-Type": "image/png"}},
+		{name: "json passed through", path: "/data.json", status: 200, exact: []byte(`{"a":1}`), header: map[string]string{"Content-Type": "application/json"}},
+		{name: "image passed through", path: "/logo.png", status: 200, exact: pngBytes(t), header: map[string]string{"Content-Type": "image/png"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,6 +112,9 @@ setTimeout(() => { document.getElementById('c').textContent = 'late content'; wi
 			body := string(res.Body)
 			if res.Status != c.status || res.Rendered != c.rendered {
 				t.Fatalf("status %d rendered %v, want %d %v; body %s", res.Status, res.Rendered, c.status, c.rendered, body)
+			}
+			if c.exact != nil && !bytes.Equal(res.Body, c.exact) {
+				t.Errorf("body %q, want the origin's %q", res.Body, c.exact)
 			}
 			for _, want := range c.contains {
 				if !strings.Contains(body, want) {
@@ -168,7 +178,8 @@ fetch('/api/me').then(r => r.text()).then(t => { document.getElementById('api').
 func TestResourcesAndTrackersAreBlocked(t *testing.T) {
 	page := `<html><head><link rel="stylesheet" href="/style.css">
 <script src="/www.google-analytics.com/analytics.js"></script>
-<script src="/private-tracker/t.js"></script></head>
+<script src="/private-tracker/t.js"></script>
+<script src="/ads-v2/a.js"></script></head>
 <body><img src="/img.png"><video src="/movie.mp4"></video><div class="bg">text</div>
 <script>navigator.sendBeacon('/beacon', 'x')</script></body></html>`
 	s := newSite(t, map[string]http.HandlerFunc{
@@ -182,19 +193,27 @@ func TestResourcesAndTrackersAreBlocked(t *testing.T) {
 		"/beacon":                                typed("text/plain", "x"),
 		"/www.google-analytics.com/analytics.js": typed("text/javascript", "x"),
 		"/private-tracker/t.js":                  typed("text/javascript", "x"),
+		"/ads-v2/a.js":                           typed("text/javascript", "x"),
 	})
-	renderOK(t, pool, render.Request{URL: s.URL + "/page", Block: []string{"/private-*/"}})
+	// A domain's own patterns: a plain substring and a glob.
+	renderOK(t, pool, render.Request{URL: s.URL + "/page", Block: []string{"/private-tracker", "/ads-*/"}})
 	if s.count("/style.css") != 1 {
 		t.Fatal("the stylesheet was not loaded, so the test proves nothing about its images and fonts")
 	}
-	for _, p := range []string{"/img.png", "/bg.png", "/font.woff2", "/movie.mp4", "/beacon", "/www.google-analytics.com/analytics.js", "/private-tracker/t.js"} {
+	for _, p := range []string{"/img.png", "/bg.png", "/font.woff2", "/movie.mp4", "/beacon", "/www.google-analytics.com/analytics.js", "/private-tracker/t.js", "/ads-v2/a.js"} {
 		if n := s.count(p); n != 0 {
 			t.Errorf("%s was requested %d times", p, n)
 		}
 	}
+	if n := s.count("/page"); n != 1 {
+		t.Errorf("the page was fetched %d times, want 1", n)
+	}
 	renderOK(t, pool, render.Request{URL: s.URL + "/page", AllowResources: true})
 	if s.count("/img.png") == 0 {
 		t.Error("AllowResources did not let the image load")
+	}
+	if s.count("/ads-v2/a.js") == 0 {
+		t.Error("the domain's pattern of the first render was applied to the second")
 	}
 	if n := s.count("/www.google-analytics.com/analytics.js"); n != 0 {
 		t.Errorf("AllowResources let a tracker load (%d requests)", n)
@@ -204,16 +223,49 @@ func TestResourcesAndTrackersAreBlocked(t *testing.T) {
 func TestVariants(t *testing.T) {
 	s := newSite(t, map[string]http.HandlerFunc{
 		"/ua": html(`<html><body><p id="ua"></p><p id="w"></p><script>
-document.getElementById('ua').textContent = navigator.userAgent;
+document.getElementById('ua').textContent = 'ua=[' + navigator.userAgent + ']';
 document.getElementById('w').textContent = 'width=' + window.innerWidth + ' touch=' + navigator.maxTouchPoints;</script></body></html>`),
 	})
-	desk := string(renderOK(t, pool, render.Request{URL: s.URL + "/ua", Variant: render.Desktop}).Body)
-	mob := string(renderOK(t, pool, render.Request{URL: s.URL + "/ua", Variant: render.Mobile}).Body)
-	if !strings.Contains(desk, "width=1366") || strings.Contains(desk, "Mobile") || !strings.Contains(desk, "rendercache") {
-		t.Errorf("desktop render: %s", desk)
+	cases := []struct {
+		name    string
+		variant render.Variant
+		mobile  bool
+		width   func(int) bool
+	}{
+		{"desktop", render.Desktop, false, func(w int) bool { return w == 1366 }},
+		{"mobile", render.Mobile, true, func(w int) bool { return w > 0 && w < 600 }},
+		{"default is desktop", "", false, func(w int) bool { return w == 1366 }},
 	}
-	if !strings.Contains(mob, "Mobile") || strings.Contains(mob, "width=1366") || strings.Contains(mob, "touch=0") || !strings.Contains(mob, "rendercache") {
-		t.Errorf("mobile render: %s", mob)
+	re := regexp.MustCompile(`ua=\[([^\]]*)\]|width=(\d+) touch=(\d+)`)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := string(renderOK(t, pool, render.Request{URL: s.URL + "/ua", Variant: c.variant}).Body)
+			var ua string
+			width, touch := -1, -1
+			for _, m := range re.FindAllStringSubmatch(body, -1) {
+				if m[2] == "" {
+					ua = m[1]
+					continue
+				}
+				width, _ = strconv.Atoi(m[2])
+				touch, _ = strconv.Atoi(m[3])
+			}
+			if ua == "" || width < 0 {
+				t.Fatalf("the page did not report its user agent and width: %s", body)
+			}
+			if got := strings.Contains(ua, "Mobile"); got != c.mobile {
+				t.Errorf("user agent %q: mobile %v, want %v", ua, got, c.mobile)
+			}
+			if !strings.Contains(ua, "rendercache") {
+				t.Errorf("user agent %q does not mark the render", ua)
+			}
+			if !c.width(width) {
+				t.Errorf("innerWidth %d is wrong for %s", width, c.name)
+			}
+			if (touch > 0) != c.mobile {
+				t.Errorf("maxTouchPoints %d, want touch only on mobile", touch)
+			}
+		})
 	}
 }
 
@@ -338,4 +390,43 @@ fetch('/redir').then(r => r.text()).then(t => { document.getElementById('out2').
 		t.Fatalf("the internal service got requests: %v", secretHits)
 	}
 	t.Logf("the cross-site frame was fetched %d times", s.count("/cross-site-frame"))
+}
+
+// TestStrictPolicyRefusesLoopbackOrigin renders with the zero Policy, the
+// strict one: the tests' origin on loopback is refused before any
+// connection, whether named by address or by name.
+func TestStrictPolicyRefusesLoopbackOrigin(t *testing.T) {
+	s := newSite(t, map[string]http.HandlerFunc{"/": html(`<html><body>loopback</body></html>`)})
+	p, err := render.New(context.Background(), render.Options{Concurrency: 1, IdleTime: testIdle, Policy: origin.Policy{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cases := []struct{ name, url string }{
+		{"loopback address", s.URL + "/"},
+		{"localhost name", strings.Replace(s.URL, "127.0.0.1", "localhost", 1) + "/"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := p.Render(context.Background(), render.Request{URL: c.url})
+			if !errors.Is(err, render.ErrOrigin) || !errors.Is(err, origin.ErrBlockedAddr) || errkind.KindOf(err) != errkind.Unavailable {
+				t.Fatalf("render of a loopback origin under the strict policy: %v (result %+v)", err, res)
+			}
+		})
+	}
+	if n := s.count("/"); n != 0 {
+		t.Fatalf("the refused origin got %d requests", n)
+	}
+}
+
+// pngBytes returns a real PNG image, for passthrough checks.
+func pngBytes(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	img.Set(1, 1, color.RGBA{R: 255, A: 255})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
