@@ -57,6 +57,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "FAIL: zombie children %v after Close\n", z)
 		code = 1
 	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		fmt.Fprintf(os.Stderr, "FAIL: the shared pool's data dir %s outlived its Close (%v)\n", dir, err)
+		code = 1
+	}
 	os.Exit(code)
 }
 

@@ -141,11 +141,37 @@ func TestRecovery(t *testing.T) {
 
 	t.Run("close leaves nothing behind", func(t *testing.T) {
 		note()
-		if err := p.Close(); err != nil {
-			t.Fatal(err)
+		// Both slots held by renders waiting on their pages, and one
+		// render queued behind them: Close fails all three.
+		waiting := s.count("/api/slow")
+		errs := make(chan error, 3)
+		for i := range 3 {
+			go func() {
+				_, err := p.Render(context.Background(), render.Request{URL: fmt.Sprintf("%s/slow?g=close&i=%d", s.URL, i)})
+				errs <- err
+			}()
+		}
+		poll(t, "two renders in flight and one queued", func() bool {
+			st := p.Stats()
+			return st.Active == 2 && st.Queued == 1 && s.count("/api/slow") == waiting+2
+		})
+		// Close concurrently with itself: every call waits for the first.
+		closed := make(chan error, 2)
+		for range 2 {
+			go func() { closed <- p.Close() }()
+		}
+		for range 2 {
+			if err := <-closed; err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		}
+		for range 3 {
+			if err := <-errs; !errors.Is(err, render.ErrClosed) {
+				t.Errorf("a render in flight or queued at Close got %v, want ErrClosed", err)
+			}
 		}
 		if err := p.Close(); err != nil {
-			t.Fatalf("second Close: %v", err)
+			t.Fatalf("Close after Close: %v", err)
 		}
 		if _, err := p.Render(context.Background(), render.Request{URL: s.URL + "/fast"}); !errors.Is(err, render.ErrClosed) {
 			t.Fatalf("render after Close: %v", err)

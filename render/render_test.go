@@ -222,9 +222,15 @@ func TestResourcesAndTrackersAreBlocked(t *testing.T) {
 
 func TestVariants(t *testing.T) {
 	s := newSite(t, map[string]http.HandlerFunc{
-		"/ua": html(`<html><body><p id="ua"></p><p id="w"></p><script>
+		// A mobile-ready page: without the viewport tag a phone lays a
+		// page out 980 pixels wide, as Chromium's emulation does too.
+		"/ua": html(`<html><head><meta name="viewport" content="width=device-width, initial-scale=1"></head><body><p id="ua"></p><p id="w"></p><script>
+// Read the width once laid out: while the document is still parsing,
+// Chromium may not have applied the viewport tag yet.
+window.addEventListener('load', () => {
 document.getElementById('ua').textContent = 'ua=[' + navigator.userAgent + ']';
-document.getElementById('w').textContent = 'width=' + window.innerWidth + ' touch=' + navigator.maxTouchPoints;</script></body></html>`),
+document.getElementById('w').textContent = 'width=' + window.innerWidth + ' touch=' + navigator.maxTouchPoints;
+});</script></body></html>`),
 	})
 	cases := []struct {
 		name    string
