@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -150,6 +151,14 @@ func (p *Pool) shutdown(b *browser) {
 		b.cancel()      // kills the process and waits for chromedp to reap it
 		b.allocCancel() // waits for the allocator's goroutines
 		killLeftovers(b.dir)
+		// Chromium keeps its singleton socket in a directory of its own
+		// under $TMPDIR, linked from the data dir, and removes it only on
+		// a clean exit, which a killed browser never has.
+		if target, err := os.Readlink(filepath.Join(b.dir, "SingletonSocket")); err == nil {
+			if dir := filepath.Dir(target); strings.HasPrefix(filepath.Base(dir), "org.chromium.Chromium.") {
+				os.RemoveAll(dir)
+			}
+		}
 		if err := os.RemoveAll(b.dir); err != nil {
 			p.log.Warn("removing a chromium data dir failed", "dir", b.dir, "err", err)
 		}

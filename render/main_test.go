@@ -40,6 +40,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// A private TMPDIR shows whatever browsers leave behind: their data
+	// dirs and Chromium's singleton socket dirs must all be gone at the
+	// end.
+	tmp, err := os.MkdirTemp("", "rendercache-render-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("TMPDIR", tmp)
 	p, err := render.New(context.Background(), render.Options{Concurrency: 2, QueueSize: 2, IdleTime: testIdle, Policy: loopbackOnly})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: the render tests need Chromium (make deps installs it): %v\n", err)
@@ -61,6 +70,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "FAIL: the shared pool's data dir %s outlived its Close (%v)\n", dir, err)
 		code = 1
 	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		fmt.Fprintf(os.Stderr, "FAIL: browsers left %v in TMPDIR\n", names)
+		code = 1
+	}
+	os.RemoveAll(tmp)
 	os.Exit(code)
 }
 

@@ -143,8 +143,14 @@ func (p *Pool) Render(ctx context.Context, r Request) (Result, error) {
 func (p *Pool) render(ctx context.Context, u *url.URL, r Request) (Result, error) {
 	actx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
+	// Close interrupts the document fetch too, instead of waiting out the
+	// render's timeout.
+	defer context.AfterFunc(p.stopCtx, cancel)()
 	doc, err := p.fetcher.document(actx, u.String(), r.Variant)
 	if err != nil {
+		if p.isClosed() {
+			return Result{}, ErrClosed
+		}
 		return Result{}, fmt.Errorf("fetching the document: %w", ctxError(actx, err))
 	}
 	if isRedirect(doc.status) || !isHTML(doc) {

@@ -46,6 +46,9 @@ func (p *Pool) supervise() {
 		case <-p.stopCtx.Done():
 			return
 		case <-b.ctx.Done():
+			if p.isClosed() {
+				return // Close killed it; that is no crash
+			}
 			p.restart(b)
 		case s := <-p.suspects:
 			if s == b {
