@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,14 +43,7 @@ type Principal struct {
 }
 
 // HasRole reports whether the key was granted role.
-func (p Principal) HasRole(role string) bool {
-	for _, r := range p.Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
+func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
 
 // Authenticate checks a raw key against local state. A key unknown locally
 // is looked up once more after a freshness barrier, so a key created on

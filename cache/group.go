@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -32,8 +31,6 @@ type Config struct {
 	Ring *Ring
 	// Client calls peers' internal listeners (peer.NewClient).
 	Client *http.Client
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
 }
 
 // Group is one node's share of a cluster-wide cache. Safe for concurrent
@@ -61,9 +58,6 @@ func New(cfg Config) *Group {
 	if cfg.FillTimeout <= 0 {
 		cfg.FillTimeout = 30 * time.Second
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	registerOnce.Do(func() {
 		groupcache.RegisterPerGroupPeerPicker(func(name string) groupcache.PeerPicker {
 			if g, ok := registry.Load(name); ok {
@@ -77,9 +71,6 @@ func New(cfg Config) *Group {
 	g.gc = groupcache.NewGroup(g.fullName, cfg.Bytes, groupcache.GetterFunc(g.getLocally))
 	return g
 }
-
-// Name returns the logical group name.
-func (g *Group) Name() string { return g.cfg.Name }
 
 // Close stops the group from calling peers. groupcache cannot drop a
 // group, so its memory stays until the process exits; a node is one

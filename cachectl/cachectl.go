@@ -8,12 +8,13 @@
 package cachectl
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -157,8 +158,7 @@ func (s *Service) DomainUsage(ctx context.Context, accountID, host string) (Usag
 }
 
 // fanOut calls fn for every live member in parallel and returns their
-// results in member order; members that fail are logged and skipped
-// unless strict, in which case the first error is returned.
+// results and errors in member order.
 func fanOut[T any](ctx context.Context, s *Service, fn func(ctx context.Context, m Member) (T, error)) ([]T, []error) {
 	members := s.cfg.Members()
 	out := make([]T, len(members))
@@ -180,11 +180,15 @@ func fanOut[T any](ctx context.Context, s *Service, fn func(ctx context.Context,
 
 // call makes an internal request to m and decodes the JSON answer.
 func (s *Service) call(ctx context.Context, m Member, method, path string, body, out any) error {
-	var rd *jsonBody
+	var rd io.Reader
 	if body != nil {
-		rd = newJSONBody(body)
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+m.InternalAddr+path, rd.reader())
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+m.InternalAddr+path, rd)
 	if err != nil {
 		return err
 	}
@@ -193,22 +197,11 @@ func (s *Service) call(ctx context.Context, m Member, method, path string, body,
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return errNotHere
-	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %d", resp.StatusCode)
 	}
-	return json.NewDecoder(limited(resp.Body)).Decode(out)
+	return json.NewDecoder(io.LimitReader(resp.Body, maxInternalBody)).Decode(out)
 }
 
-var errNotHere = fmt.Errorf("not on this node")
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+// maxInternalBody bounds an internal answer (a listing page).
+const maxInternalBody = 64 << 20

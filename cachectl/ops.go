@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -98,7 +99,7 @@ func (s *Service) gather(ctx context.Context, d domain.Domain, after string, lim
 			}
 		}
 	}
-	out := sortedKeys(urls)
+	out := slices.Sorted(maps.Keys(urls))
 	if limit > 0 && len(out) > limit {
 		out, more = out[:limit], true
 	}
@@ -137,15 +138,19 @@ type purgeAnswer struct {
 // cached entries deleted. After it returns no live node serves the old
 // pages; a node that cannot confirm in time is logged.
 func (s *Service) Purge(ctx context.Context, accountID, host string, paths []string) (int, error) {
-	if err := s.cfg.Domains.Purge(ctx, accountID, host, paths); err != nil {
-		return 0, err
-	}
-	d, err := domain.Owned(s.cfg.State, accountID, host)
+	d, err := s.cfg.Domains.Get(ctx, accountID, host)
 	if err != nil {
 		return 0, err
 	}
+	return s.purge(ctx, d, paths)
+}
+
+// purge purges d, which the caller read as its account's.
+func (s *Service) purge(ctx context.Context, d domain.Domain, paths []string) (int, error) {
+	if err := s.cfg.Domains.Purge(ctx, d, paths); err != nil {
+		return 0, err
+	}
 	req := purgeRequest{Domain: d.Domain, Paths: paths, Index: s.cfg.Raft.Applied()}
-	s.dropSitemaps(d.Domain)
 	counts, errs := fanOut(ctx, s, func(ctx context.Context, m Member) (int, error) {
 		if m.Name == s.cfg.Self {
 			return s.localPurge(ctx, req)
@@ -183,7 +188,7 @@ func (s *Service) PurgeAll(ctx context.Context, accountID string) (int, error) {
 	}
 	total := 0
 	for _, d := range ds {
-		n, err := s.Purge(ctx, accountID, d.Domain, nil)
+		n, err := s.purge(ctx, d, nil)
 		if err != nil {
 			return total, err
 		}
@@ -241,7 +246,7 @@ func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []s
 			purge = append(purge, p)
 		}
 	}
-	if _, err := s.Purge(ctx, accountID, d.Domain, purge); err != nil {
+	if _, err := s.purge(ctx, d, purge); err != nil {
 		return domain.Domain{}, nil, err
 	}
 	out, err := s.submit(kind, d, norm)
@@ -288,32 +293,21 @@ func (s *Service) Job(ctx context.Context, accountID, id string) (jobs.Job, erro
 		}
 		return j, nil
 	}
-	found, _ := fanOut(ctx, s, func(ctx context.Context, m Member) (*jobs.Job, error) {
+	found, _ := fanOut(ctx, s, func(ctx context.Context, m Member) (*jobs.Wire, error) {
 		if m.Name == s.cfg.Self {
 			return nil, nil
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.InternalAddr+jobs.PathPrefix+url.PathEscape(id), nil)
-		if err != nil {
-			return nil, err
+		var w jobs.Wire
+		if err := s.call(ctx, m, http.MethodGet, jobs.PathPrefix+url.PathEscape(id), nil, &w); err != nil {
+			return nil, nil // not there (404) or unreachable: ask the others
 		}
-		resp, err := s.cfg.Client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, nil
-		}
-		b, err := io.ReadAll(limited(resp.Body))
-		if err != nil {
-			return nil, err
-		}
-		j, err := jobs.DecodeWire(b)
-		return &j, err
+		return &w, nil
 	})
-	for _, j := range found {
-		if j != nil && j.AccountID == accountID {
-			return *j, nil
+	for _, w := range found {
+		if w != nil && w.AccountID == accountID {
+			j := w.Job
+			j.AccountID = w.AccountID
+			return j, nil
 		}
 	}
 	return jobs.Job{}, jobs.ErrNotFound
@@ -428,7 +422,7 @@ func (s *Service) Invalidate(ctx context.Context, accountID, key string) error {
 	default:
 		return ErrBadKey
 	}
-	if _, err := origin.NormalizeHost(host); err != nil || host == "" {
+	if host == "" {
 		return ErrBadKey
 	}
 	var paths []string

@@ -226,7 +226,13 @@ func Owned(r record.Reader, accountID, host string) (Domain, error) {
 	if err != nil {
 		return Domain{}, ErrNotFound
 	}
-	d, err := record.Get[Domain](r, prefixDomain+h, ErrNotFound)
+	return owned(r, accountID, h)
+}
+
+// owned is Owned for a host already normalised: commands carry hosts that
+// were normalised before they were proposed, so Apply skips IDNA.
+func owned(r record.Reader, accountID, host string) (Domain, error) {
+	d, err := record.Get[Domain](r, prefixDomain+host, ErrNotFound)
 	if err != nil {
 		return Domain{}, err
 	}
@@ -326,7 +332,7 @@ func applyUpdate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	if err := cmd.Decode(&d); err != nil {
 		return nil, err
 	}
-	cur, err := Owned(tx, d.AccountID, d.Domain)
+	cur, err := owned(tx, d.AccountID, d.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +342,7 @@ func applyUpdate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 }
 
 func deleteDomain(tx *storage.Tx, accountID, host string, cascades []Cascade) error {
-	d, err := Owned(tx, accountID, host)
+	d, err := owned(tx, accountID, host)
 	if err != nil {
 		return err
 	}

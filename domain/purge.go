@@ -32,7 +32,7 @@ func applyPurge(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	if err := cmd.Decode(&req); err != nil {
 		return nil, err
 	}
-	d, err := Owned(tx, req.AccountID, req.Domain)
+	d, err := owned(tx, req.AccountID, req.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +78,11 @@ func Version(r record.Reader, d Domain, path string) string {
 	return v
 }
 
-// Purge bumps the cache version of the account's domain, or of the given
-// paths only. It returns once the purge is committed and applied here.
-func (s *Service) Purge(ctx context.Context, accountID, host string, paths []string) error {
-	d, err := s.Get(ctx, accountID, host)
-	if err != nil {
-		return err
-	}
-	cmd, err := consensus.NewCommand(cmdPurge, 1, purgeRequest{AccountID: accountID, Domain: d.Domain, Paths: paths})
+// Purge bumps the cache version of d (the caller's, as read with Get), or
+// of the given paths only. It returns once the purge is committed and
+// applied here. Apply checks the ownership again.
+func (s *Service) Purge(ctx context.Context, d Domain, paths []string) error {
+	cmd, err := consensus.NewCommand(cmdPurge, 1, purgeRequest{AccountID: d.AccountID, Domain: d.Domain, Paths: paths})
 	if err != nil {
 		return err
 	}

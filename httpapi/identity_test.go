@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/testcluster"
 )
 
@@ -411,7 +412,7 @@ func TestSecretsNeverStoredOrShown(t *testing.T) {
 	second := fx.do(0, "POST", "/api/keys", key, map[string]string{"name": "second"}).JSON()["key"].(string)
 	secrets := []string{key, token, second, fx.c.AdminToken()}
 	for _, s := range secrets[:3] {
-		secrets = append(secrets, sha256hex(s))
+		secrets = append(secrets, secret.Hash(s))
 	}
 	// Use everything a few times so that logs and lastUsedAt are written.
 	var bodies []string

@@ -90,12 +90,34 @@ func (s *Server) site(host string) (domain.Domain, bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	norm, err := origin.NormalizeHost(host)
-	if err != nil {
-		return domain.Domain{}, false
+	// Every request passes here, API calls included. Hosts are almost
+	// always sent in canonical form already; only others pay for IDNA.
+	if !canonicalHost(host) {
+		norm, err := origin.NormalizeHost(host)
+		if err != nil {
+			return domain.Domain{}, false
+		}
+		host = norm
 	}
-	d, err := s.deps.Site(norm)
+	d, err := s.deps.Site(host)
 	return d, err == nil
+}
+
+// canonicalHost reports whether host is already in the form
+// origin.NormalizeHost returns (lower-case ASCII letters, digits, dots and
+// hyphens, no trailing dot), so that it can be looked up as it is. A host
+// that passes but is not a valid name simply is not found.
+func canonicalHost(host string) bool {
+	if host == "" || host[len(host)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // serveSite answers a request for a page of a registered domain.

@@ -349,5 +349,10 @@ func TestPrerenderCompatibleEndpoints(t *testing.T) {
 			want = "/pr/two"
 		}
 		wantRendered(t, resp, want)
+		// www.shop.test resolves nowhere: the page came from the domain's
+		// origin.
+		if n := rf.site.count(want); n != 1 {
+			t.Fatalf("the origin saw %d fetches of %s, want 1", n, want)
+		}
 	}
 }

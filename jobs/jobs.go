@@ -62,8 +62,9 @@ type Job struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// wireJob is a Job as it crosses between nodes, with its owner.
-type wireJob struct {
+// Wire is a Job as it crosses between nodes: with its owner, whom the
+// API never shows.
+type Wire struct {
 	Job
 	AccountID string `json:"accountId"`
 }
@@ -168,7 +169,10 @@ func (r *Runner) Submit(kind, accountID, domain, path string) (Job, error) {
 	case r.queue <- queued.ID:
 		return queued, nil
 	default:
-		r.update(j.ID, Failed, ErrQueueFull.Message)
+		// The caller gets no ID, so nobody can ask for this job.
+		r.mu.Lock()
+		delete(r.jobs, j.ID)
+		r.mu.Unlock()
 		return Job{}, ErrQueueFull
 	}
 }
@@ -206,17 +210,6 @@ func (r *Runner) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(wireJob{Job: j, AccountID: j.AccountID})
+		json.NewEncoder(w).Encode(Wire{Job: j, AccountID: j.AccountID})
 	})
-}
-
-// DecodeWire parses a Handler response.
-func DecodeWire(b []byte) (Job, error) {
-	var w wireJob
-	if err := json.Unmarshal(b, &w); err != nil {
-		return Job{}, err
-	}
-	j := w.Job
-	j.AccountID = w.AccountID
-	return j, nil
 }

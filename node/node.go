@@ -105,9 +105,11 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	// 3. The state machine and the commands of every replicated resource.
 	fsm := consensus.NewFSM(n.db.State(), log.With("subsystem", "fsm"))
-	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(webhook.DeleteForDomain))
+	// What goes with a domain when it is deleted, alone or with its account.
+	domainCascades := []domain.Cascade{webhook.DeleteForDomain}
+	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(domainCascades...))
 	apikey.Register(fsm)
-	domain.Register(fsm, webhook.DeleteForDomain)
+	domain.Register(fsm, domainCascades...)
 	webhook.Register(fsm)
 	operator.Register(fsm)
 	usage.Register(fsm)
@@ -312,6 +314,11 @@ func (n *Node) Stop(ctx context.Context) error {
 		defer cancel()
 		if err := n.httpSrv.Shutdown(shutCtx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		// The renders counted since the last report, while this node can
+		// still propose.
+		if err := n.usage.Report(shutCtx); err != nil {
+			n.log.Warn("final usage report failed; the renders since the last report are not counted", "err", err)
 		}
 		if err := n.raft.Leave(shutCtx); err != nil {
 			n.log.Warn("leaving raft failed; the leader removes this node when gossip reports it left", "err", err)

@@ -2,9 +2,6 @@ package operator
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -38,7 +35,7 @@ func Register(fsm *consensus.FSM) {
 // any) and the replicated hash. Safe for concurrent use.
 type Auth struct {
 	state      *storage.State
-	configured []byte // sha256 of the node's --admin-token, or nil
+	configured string // secret.Hash of the node's --admin-token, or ""
 }
 
 // NewAuth returns an Auth over the replicated state. configuredToken is the
@@ -46,8 +43,7 @@ type Auth struct {
 func NewAuth(state *storage.State, configuredToken string) *Auth {
 	a := &Auth{state: state}
 	if configuredToken != "" {
-		h := sha256.Sum256([]byte(configuredToken))
-		a.configured = h[:]
+		a.configured = secret.Hash(configuredToken)
 	}
 	return a
 }
@@ -58,21 +54,17 @@ func (a *Auth) Check(token string) bool {
 	if token == "" {
 		return false
 	}
-	got := sha256.Sum256([]byte(token))
-	ok := a.configured != nil && subtle.ConstantTimeCompare(got[:], a.configured) == 1
-	if v, err := a.state.Get([]byte(keyToken)); err == nil {
-		want, derr := hex.DecodeString(string(v))
-		if derr == nil && subtle.ConstantTimeCompare(got[:], want) == 1 {
-			ok = true
-		}
+	got := secret.Hash(token)
+	ok := a.configured != "" && secret.Equal(got, a.configured)
+	if v, err := a.state.Get([]byte(keyToken)); err == nil && secret.Equal(got, string(v)) {
+		ok = true
 	}
 	return ok
 }
 
 // StoreToken replicates the hash of token so that every node accepts it.
 func StoreToken(ctx context.Context, apply func(context.Context, consensus.Command) error, token string) error {
-	h := sha256.Sum256([]byte(token))
-	cmd, err := consensus.NewCommand(cmdSetToken, 1, map[string]string{"hash": hex.EncodeToString(h[:])})
+	cmd, err := consensus.NewCommand(cmdSetToken, 1, map[string]string{"hash": secret.Hash(token)})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -103,7 +104,6 @@ func New(cfg Config) *Service {
 		FillTimeout: 3*maxRenderTimeout(cfg.RenderTimeout) + 10*time.Second,
 		Ring:        cfg.Ring,
 		Client:      cfg.Client,
-		Logger:      cfg.Logger,
 	})
 	return s
 }
@@ -221,13 +221,14 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 	if cache.Hint(ctx) == "bg" {
 		prio = render.Background
 	}
-	v, err, _ := s.renders.Do(pageKey, func() (any, error) {
-		p, err := s.render(ctx, k, d, prio)
-		if err != nil {
-			return nil, err
-		}
-		return p.Encode(), nil
-	})
+	return s.renderShared(ctx, k, d, prio)
+}
+
+// renderShared renders k once however many fills and revalidations ask at
+// the same time (they may use different cache generations of one page)
+// and returns the encoded page.
+func (s *Service) renderShared(ctx context.Context, k Key, d domain.Domain, prio render.Priority) ([]byte, error) {
+	v, err, _ := s.renders.Do(k.StoreKey(), func() (any, error) { return s.render(ctx, k, d, prio) })
 	if err != nil {
 		return nil, err
 	}
@@ -239,19 +240,20 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 // and nothing is cached.
 var ErrRenderFailed = &errkind.Error{Kind: errkind.Unavailable, Message: "render failed", RetryAfter: 10}
 
+// renderFailed says why a render failed: the detailed error comes first
+// (errkind.Of finds it, so the crawler's 503 says why), and the result
+// still matches ErrRenderFailed under errors.Is.
 func renderFailed(why string, err error) error {
 	e := *ErrRenderFailed
 	e.Message = "render failed: " + why
-	if err != nil {
-		return fmt.Errorf("%w: %w", &e, err)
-	}
-	return &e
+	return errors.Join(&e, ErrRenderFailed, err)
 }
 
-// render renders a page, checks that it is worth keeping, and stores it in
-// L2. Only good renders are returned: a timeout, a 5xx or an empty page is
-// an error, so it never enters the cache nor replaces a good page.
-func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio render.Priority) (Page, error) {
+// render renders a page, checks that it is worth keeping, stores it in L2
+// and returns it encoded. Only good renders are returned: a timeout, a 5xx
+// or an empty page is an error, so it never enters the cache nor replaces
+// a good page.
+func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio render.Priority) ([]byte, error) {
 	timeout := s.cfg.RenderTimeout
 	if d.Render.TimeoutMs > 0 {
 		timeout = time.Duration(d.Render.TimeoutMs) * time.Millisecond
@@ -269,32 +271,33 @@ func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio rende
 	switch {
 	case errors.Is(err, render.ErrTimeout):
 		s.stats.RenderFailures.Add(1)
-		return Page{}, renderFailed("timed out", nil)
+		return nil, renderFailed("timed out", nil)
 	case err != nil:
 		s.stats.RenderFailures.Add(1)
 		if e := errkind.Of(err); e != nil && e.Kind == errkind.Unavailable {
-			return Page{}, err // queue full: keep its Retry-After
+			return nil, err // queue full: keep its Retry-After
 		}
-		return Page{}, renderFailed("the page could not be loaded", err)
+		return nil, renderFailed("the page could not be loaded", err)
 	case res.Status >= 500:
 		s.stats.RenderFailures.Add(1)
-		return Page{}, renderFailed(fmt.Sprintf("the origin answered %d", res.Status), nil)
-	case res.Rendered && len(strings.TrimSpace(string(res.Body))) == 0:
+		return nil, renderFailed(fmt.Sprintf("the origin answered %d", res.Status), nil)
+	case res.Rendered && len(bytes.TrimSpace(res.Body)) == 0:
 		s.stats.RenderFailures.Add(1)
-		return Page{}, renderFailed("the page rendered empty", nil)
+		return nil, renderFailed("the page rendered empty", nil)
 	}
 	if s.cfg.Rendered != nil {
 		s.cfg.Rendered(d)
 	}
 	now := s.cfg.Now()
-	p := Page{Status: res.Status, Header: res.Header, Body: res.Body, Rendered: res.Rendered, RenderedAt: now, RenderedBy: s.cfg.Node}
+	v := Page{Status: res.Status, Header: res.Header, Body: res.Body, Rendered: res.Rendered, RenderedAt: now, RenderedBy: s.cfg.Node,
+		Source: FromRender, FilledAt: now}.Encode()
 	// Keep the page in L2 for one TTL past its freshness, the window in
-	// which it is served stale while a re-render runs.
-	if err := s.cfg.Store.Put(k.StoreKey(), p.Encode(), now.Add(2*TTL(d))); err != nil {
+	// which it is served stale while a re-render runs. (An L2 read sets
+	// its own Source and FilledAt.)
+	if err := s.cfg.Store.Put(k.StoreKey(), v, now.Add(2*TTL(d))); err != nil {
 		s.cfg.Logger.Warn("page store write failed", "key", k.String(), "err", err)
 	}
-	p.Source, p.FilledAt = FromRender, now
-	return p, nil
+	return v, nil
 }
 
 // revalidate re-renders a stale page in the background, below live
@@ -309,14 +312,7 @@ func (s *Service) revalidate(k Key, d domain.Domain) {
 		s.stats.Revalidations.Add(1)
 		ctx, cancel := context.WithTimeout(s.ctx, 3*maxRenderTimeout(s.cfg.RenderTimeout))
 		defer cancel()
-		_, err, _ := s.renders.Do(k.StoreKey(), func() (any, error) {
-			p, err := s.render(ctx, k, d, render.Background)
-			if err != nil {
-				return nil, err
-			}
-			return p.Encode(), nil
-		})
-		if err != nil {
+		if _, err := s.renderShared(ctx, k, d, render.Background); err != nil {
 			s.cfg.Logger.Info("background re-render failed; the stale page stays", "key", k.String(), "err", err)
 		}
 	}()

@@ -196,7 +196,7 @@ func TestFailedRendersAreNotCached(t *testing.T) {
 			tc.setup()
 			url := fmt.Sprintf("/fail/%d", i)
 			_, _, err := s.Get(ctx, d, render.Desktop, url, render.Live)
-			if !errors.Is(err, page.ErrRenderFailed) && errkind.KindOf(err) != errkind.Unavailable {
+			if !errors.Is(err, page.ErrRenderFailed) || errkind.KindOf(err) != errkind.Unavailable {
 				t.Fatalf("err = %v, want a render failure (503)", err)
 			}
 			if _, _, ok, _ := store.Get(s.KeyFor(d, render.Desktop, url).StoreKey()); ok {

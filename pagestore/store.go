@@ -147,15 +147,27 @@ func (s *Store) Delete(key string) (bool, error) {
 	return s.count < before, err
 }
 
-func (s *Store) deleteLocked(key string) error {
-	raw, err := s.local.Get([]byte(prefixValue + key))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil
+// index reads key's index entry: its expiry and value size, without
+// reading the page.
+func (s *Store) index(key string) (exp time.Time, size int, ok bool, err error) {
+	idx, err := s.local.Get([]byte(prefixIndex + key))
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && len(idx) != 16) {
+		return time.Time{}, 0, false, nil
 	}
+	if err != nil {
+		return time.Time{}, 0, false, err
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(idx))), int(binary.BigEndian.Uint64(idx[8:])), true, nil
+}
+
+func (s *Store) deleteLocked(key string) error {
+	exp, size, ok, err := s.index(key)
 	if err != nil {
 		return fmt.Errorf("pagestore: delete: %w", err)
 	}
-	exp, v, _ := split(raw)
+	if !ok {
+		return nil
+	}
 	if err := s.local.Delete([]byte(prefixValue + key)); err != nil {
 		return fmt.Errorf("pagestore: delete: %w", err)
 	}
@@ -165,7 +177,7 @@ func (s *Store) deleteLocked(key string) error {
 	if err := s.local.Delete([]byte(prefixIndex + key)); err != nil {
 		return fmt.Errorf("pagestore: delete: %w", err)
 	}
-	s.size -= entrySize(len(key), len(v))
+	s.size -= entrySize(len(key), size)
 	s.count--
 	return nil
 }
@@ -183,9 +195,8 @@ func (s *Store) evictLocked() error {
 	err := s.local.Scan([]byte(prefixExpiry), func(k, _ []byte) error {
 		key := string(k[len(prefixExpiry)+expiryHex+1:])
 		victims = append(victims, key)
-		raw, err := s.local.Get([]byte(prefixValue + key))
-		if err == nil && len(raw) >= 8 {
-			excess -= entrySize(len(key), len(raw)-8)
+		if _, size, ok, err := s.index(key); err == nil && ok {
+			excess -= entrySize(len(key), size)
 		}
 		if excess <= 0 {
 			return errStop

@@ -41,7 +41,6 @@ type Decision struct {
 	Allowed bool `json:"allowed"`
 	// RetryAfter is when the window ends, for a refused request.
 	RetryAfter time.Duration `json:"retryAfter"`
-	Remaining  int           `json:"remaining"`
 }
 
 // Limiter decides requests against cluster-wide buckets. Safe for
@@ -62,7 +61,8 @@ type bucket struct {
 }
 
 // New returns a limiter over the node's ring; client calls other nodes'
-// internal listeners.
+// internal listeners and bounds each call (a slow owner must not stall
+// the request it decides).
 func New(ring *cache.Ring, client *http.Client, log *slog.Logger) *Limiter {
 	if log == nil {
 		log = slog.Default()
@@ -102,7 +102,7 @@ func (l *Limiter) local(key string, r Rule) Decision {
 		l.buckets[name] = b
 	}
 	if b.lim.AllowN(now, 1) {
-		return Decision{Allowed: true, Remaining: int(b.lim.TokensAt(now))}
+		return Decision{Allowed: true}
 	}
 	return Decision{RetryAfter: end.Sub(now)}
 }
@@ -122,8 +122,6 @@ type request struct {
 }
 
 func (l *Limiter) remote(ctx context.Context, addr, key string, r Rule) (Decision, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
 	body, _ := json.Marshal(request{Key: key, Rule: r})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+PathPrefix, bytes.NewReader(body))
 	if err != nil {

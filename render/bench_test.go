@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,28 +105,7 @@ func BenchmarkMemory(b *testing.B) {
 	close(work)
 	wg.Wait()
 	b.StopTimer()
-	var chrome int64
-	procs := descendants(p.BrowserPID())
-	for _, pid := range procs {
-		chrome += pssKB(pid)
-	}
-	b.ReportMetric(float64(pssKB(os.Getpid()))/1024, "node-pss-MiB")
-	b.ReportMetric(float64(chrome)/1024, "chromium-pss-MiB")
-	b.ReportMetric(float64(len(procs)), "chromium-procs")
-}
-
-// pssKB returns a process's proportional set size in KiB, 0 if it is
-// gone.
-func pssKB(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "Pss:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
+	b.ReportMetric(float64(render.ProcessPSS(os.Getpid()))/(1<<20), "node-pss-MiB")
+	b.ReportMetric(float64(render.MemoryOf(p.BrowserPID()))/(1<<20), "chromium-pss-MiB")
+	b.ReportMetric(float64(len(descendants(p.BrowserPID()))), "chromium-procs")
 }

@@ -46,7 +46,7 @@ var noiseTypes = map[network.ResourceType]bool{
 // blocker decides which of a render's requests are refused. It is
 // immutable once built, so the tab's handlers share it.
 type blocker struct {
-	extra          []string // the request's patterns, lowercased; matched on the whole URL
+	extra          [][]string // the request's patterns, lowercased and split at "*"; matched on the whole URL
 	allowResources bool
 	types          map[network.ResourceType]bool // refused types; resourceTypes unless the request names its own
 	allowTrackers  bool
@@ -78,7 +78,7 @@ func newBlocker(extra []string, allowResources bool) *blocker {
 	b := &blocker{allowResources: allowResources, types: resourceTypes}
 	for _, p := range extra {
 		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
-			b.extra = append(b.extra, p)
+			b.extra = append(b.extra, strings.Split(p, "*"))
 		}
 	}
 	return b
@@ -91,26 +91,41 @@ func (b *blocker) blocks(rawURL string, rt network.ResourceType) bool {
 	}
 	full := strings.ToLower(rawURL)
 	for _, p := range b.extra {
-		if match(full, p) {
+		if matchParts(full, p) {
 			return true
 		}
+	}
+	if b.allowTrackers {
+		return false
 	}
 	hostPath := full
 	if u, err := url.Parse(full); err == nil {
 		hostPath = u.Host + u.EscapedPath()
 	}
-	for _, p := range DefaultBlocklist {
-		if !b.allowTrackers && match(hostPath, p) {
+	for _, p := range defaultPatterns {
+		if matchParts(hostPath, p) {
 			return true
 		}
 	}
 	return false
 }
 
+// defaultPatterns is DefaultBlocklist split at "*" once: blocks runs for
+// every request a page makes.
+var defaultPatterns = func() [][]string {
+	out := make([][]string, len(DefaultBlocklist))
+	for i, p := range DefaultBlocklist {
+		out[i] = strings.Split(strings.ToLower(p), "*")
+	}
+	return out
+}()
+
 // match reports whether the glob pattern (substrings joined by "*")
 // occurs anywhere in s. Both are lowercase.
-func match(s, pattern string) bool {
-	parts := strings.Split(pattern, "*")
+func match(s, pattern string) bool { return matchParts(s, strings.Split(pattern, "*")) }
+
+// matchParts is match for a pattern already split at "*".
+func matchParts(s string, parts []string) bool {
 	for _, part := range parts {
 		i := strings.Index(s, part)
 		if i < 0 {

@@ -285,19 +285,7 @@ func zombies() []int {
 }
 
 // descendants returns pid and every process below it.
-func descendants(pid int) []int {
-	children := map[int][]int{}
-	for _, p := range pids() {
-		if _, ppid, ok := procStat(p); ok {
-			children[ppid] = append(children[ppid], p)
-		}
-	}
-	out := []int{pid}
-	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
-}
+var descendants = render.Descendants
 
 // userDataDir returns the --user-data-dir of a browser process.
 func userDataDir(pid int) string {

@@ -80,9 +80,13 @@ func TestSlotsOrderAndBound(t *testing.T) {
 			}
 			order <- name
 		}()
+		deadline := time.Now().Add(10 * time.Second)
 		for {
 			if q, _ := s.counts(); q == queued {
 				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never queued", name)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -173,6 +177,15 @@ func TestIsHTML(t *testing.T) {
 func TestMemoryOf(t *testing.T) {
 	if m := memoryOf(os.Getpid()); m <= 0 {
 		t.Fatalf("memoryOf(self) = %d", m)
+	}
+	// TestMain's Chromium runs below this process: the walk must find it
+	// and count it.
+	self := os.Getpid()
+	if d := descendants(self); len(d) < 2 {
+		t.Fatalf("descendants(self) = %v, want this process and its Chromium", d)
+	}
+	if all, own := memoryOf(self), pssKB(self)*1024; all <= own {
+		t.Fatalf("memoryOf(self) = %d, not above this process's own %d", all, own)
 	}
 	if m := memoryOf(0); m != 0 {
 		t.Fatalf("memoryOf(0) = %d", m)

@@ -96,6 +96,20 @@ func TestCollectFollowsIndexesWithinBounds(t *testing.T) {
 	}
 }
 
+func TestCollectStopsAtMaxURLs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<urlset>")
+	for i := range MaxURLs + 5 {
+		fmt.Fprintf(&b, "<url><loc>https://a.example/p%d</loc></url>", i)
+	}
+	b.WriteString("</urlset>")
+	fetch := func(context.Context, string) ([]byte, error) { return []byte(b.String()), nil }
+	got, err := Collect(context.Background(), fetch, "https://a.example/sitemap.xml", func(string) bool { return true })
+	if err != nil || len(got) != MaxURLs {
+		t.Fatalf("Collect returned %d URLs (%v), want the bound %d", len(got), err, MaxURLs)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(urlset))
 	f.Add([]byte(`<sitemapindex><sitemap><loc>x</loc></sitemap></sitemapindex>`))

@@ -82,10 +82,10 @@ type Counter struct {
 	now   func() time.Time
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	month  string
-	counts map[string]int64 // this month's renders by this node, by domain
-	dirty  bool
+	mu      sync.Mutex
+	month   string
+	counts  map[string]int64 // this month's renders by this node, by domain
+	changed map[string]bool  // domains counted since the last report
 }
 
 // NewCounter returns the node's counter. It resumes from the node's last
@@ -94,7 +94,7 @@ func NewCounter(node string, raft Proposer, state record.Reader, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Counter{node: node, raft: raft, state: state, now: time.Now, log: log, counts: map[string]int64{}}
+	return &Counter{node: node, raft: raft, state: state, now: time.Now, log: log, counts: map[string]int64{}, changed: map[string]bool{}}
 }
 
 // Add counts one render of domain.
@@ -108,12 +108,12 @@ func (c *Counter) Add(domain string) {
 		c.counts[domain], _ = record.Get[int64](c.state, prefix+m+"/"+domain+"/"+c.node, errNone)
 	}
 	c.counts[domain]++
-	c.dirty = true
+	c.changed[domain] = true
 }
 
 func (c *Counter) rollLocked(m string) {
 	if c.month != m {
-		c.month, c.counts = m, map[string]int64{}
+		c.month, c.counts, c.changed = m, map[string]int64{}, map[string]bool{}
 	}
 }
 
@@ -149,15 +149,17 @@ func (c *Counter) Total(domain string) (int64, error) {
 // Report proposes this node's running totals if they changed.
 func (c *Counter) Report(ctx context.Context) error {
 	c.mu.Lock()
-	if !c.dirty {
+	if len(c.changed) == 0 {
 		c.mu.Unlock()
 		return nil
 	}
+	// Only the domains counted since the last report: each costs a read
+	// and a write in every node's Apply.
 	r := report{Node: c.node, Month: c.month, Counts: map[string]int64{}}
-	for d, n := range c.counts {
-		r.Counts[d] = n
+	for d := range c.changed {
+		r.Counts[d] = c.counts[d]
 	}
-	c.dirty = false
+	c.changed = map[string]bool{}
 	c.mu.Unlock()
 	cmd, err := consensus.NewCommand(cmdReport, 1, r)
 	if err != nil {
@@ -165,14 +167,19 @@ func (c *Counter) Report(ctx context.Context) error {
 	}
 	if _, err := c.raft.Apply(ctx, cmd); err != nil {
 		c.mu.Lock()
-		c.dirty = true
+		if c.month == r.Month {
+			for d := range r.Counts {
+				c.changed[d] = true
+			}
+		}
 		c.mu.Unlock()
 		return fmt.Errorf("usage: report: %w", err)
 	}
 	return nil
 }
 
-// Run reports every interval until ctx ends.
+// Run reports every interval until ctx ends. A node stopping gracefully
+// calls Report once more while it is still in raft.
 func (c *Counter) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
