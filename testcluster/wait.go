@@ -92,8 +92,14 @@ func (c *Cluster) WaitServers(ctx context.Context, n int) error {
 		if nd == nil {
 			return fmt.Errorf("leader is down")
 		}
-		if got := len(nd.Raft().Status().Servers); got != n {
-			return fmt.Errorf("leader has %d servers", got)
+		if st := nd.Raft().Status(); len(st.Servers) != n {
+			// Say what the leader sees, so that a start that never
+			// converges can be diagnosed from the failure alone.
+			var members []string
+			for _, m := range nd.Members().Members() {
+				members = append(members, fmt.Sprintf("%s=%s@%s", m.Name, m.State, m.Meta.RaftAddr))
+			}
+			return fmt.Errorf("leader %s has %d servers %v; gossip members %v", c.specs[l].name, len(st.Servers), st.Servers, members)
 		}
 		return nil
 	})
