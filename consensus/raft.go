@@ -30,7 +30,8 @@ type Raft struct {
 	members Membership
 	rpc     *http.Client
 
-	reads *readBatcher
+	reads *readBatcher // leader side: raft barriers shared by every node's reads
+	fresh *readBatcher // this node's leader round trips, shared by its reads
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -110,7 +111,8 @@ func New(cfg Config, db *storage.DB, fsm *FSM, members Membership, rpc *http.Cli
 		cfg: cfg, log: log, raft: r, fsm: fsm, trans: trans, snaps: snaps, members: members, rpc: rpc,
 		stop: make(chan struct{}), kick: make(chan struct{}, 1), left: map[string]time.Time{},
 	}
-	n.reads = &readBatcher{barrier: n.localReadIndex}
+	n.reads = &readBatcher{barrier: n.localReadIndex, timeout: defaultBarrierTimeout}
+	n.fresh = &readBatcher{barrier: n.readIndex, timeout: cfg.ApplyTimeout}
 	n.wg.Add(1)
 	go n.reconcileLoop()
 	return n, nil
@@ -186,6 +188,16 @@ func (n *Raft) Apply(ctx context.Context, cmd Command) (json.RawMessage, error) 
 func (n *Raft) Fresh(ctx context.Context) error {
 	ctx, cancel := n.withDefaultTimeout(ctx)
 	defer cancel()
+	idx, err := n.fresh.wait(ctx)
+	if err != nil {
+		return err
+	}
+	return n.fsm.WaitApplied(ctx, idx)
+}
+
+// readIndex asks the leader, here or remote, for an index covering every
+// write acknowledged before the call.
+func (n *Raft) readIndex(ctx context.Context) (uint64, error) {
 	raw, err := n.onLeader(ctx, func(ctx context.Context) (json.RawMessage, error) {
 		idx, err := n.reads.wait(ctx)
 		if err != nil {
@@ -196,13 +208,13 @@ func (n *Raft) Fresh(ctx context.Context) error {
 		return n.forwardReadIndex(ctx, addr)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var idx uint64
 	if err := json.Unmarshal(raw, &idx); err != nil {
-		return fmt.Errorf("consensus: read index: %w", err)
+		return 0, fmt.Errorf("consensus: read index: %w", err)
 	}
-	return n.fsm.WaitApplied(ctx, idx)
+	return idx, nil
 }
 
 func (n *Raft) withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {

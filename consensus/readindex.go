@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // readBatcher shares one barrier among concurrent fresh reads. A read may
@@ -10,8 +11,14 @@ import (
 // precede a write acknowledged just before the read), so reads that arrive
 // while a barrier is in flight wait for the next one. Safe for concurrent
 // use.
+//
+// Two batchers stack: one per node in front of the leader round trip, so
+// that a flood of fresh reads on a follower (unknown API keys, say) costs
+// one forwarded RPC at a time rather than one each, and one on the leader
+// in front of raft's barrier, shared by all the nodes' RPCs.
 type readBatcher struct {
 	barrier func(context.Context) (uint64, error)
+	timeout time.Duration // bounds one barrier; the caller still waits on its own ctx
 
 	mu      sync.Mutex
 	pending []chan readResult
@@ -53,7 +60,7 @@ func (b *readBatcher) loop(ctx context.Context) {
 			return
 		}
 		b.mu.Unlock()
-		bctx, cancel := context.WithTimeout(ctx, defaultBarrierTimeout)
+		bctx, cancel := context.WithTimeout(ctx, b.timeout)
 		idx, err := b.barrier(bctx)
 		cancel()
 		for _, ch := range batch {

@@ -226,12 +226,13 @@ func Owned(r record.Reader, accountID, host string) (Domain, error) {
 	if err != nil {
 		return Domain{}, ErrNotFound
 	}
-	return owned(r, accountID, h)
+	return OwnedNormal(r, accountID, h)
 }
 
-// owned is Owned for a host already normalised: commands carry hosts that
-// were normalised before they were proposed, so Apply skips IDNA.
-func owned(r record.Reader, accountID, host string) (Domain, error) {
+// OwnedNormal is Owned for a host already normalised. Raft commands carry
+// hosts normalised before they were proposed, so Apply uses this: the
+// state machine stays deterministic whatever IDNA tables a binary has.
+func OwnedNormal(r record.Reader, accountID, host string) (Domain, error) {
 	d, err := record.Get[Domain](r, prefixDomain+host, ErrNotFound)
 	if err != nil {
 		return Domain{}, err
@@ -332,7 +333,7 @@ func applyUpdate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	if err := cmd.Decode(&d); err != nil {
 		return nil, err
 	}
-	cur, err := owned(tx, d.AccountID, d.Domain)
+	cur, err := OwnedNormal(tx, d.AccountID, d.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +343,7 @@ func applyUpdate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 }
 
 func deleteDomain(tx *storage.Tx, accountID, host string, cascades []Cascade) error {
-	d, err := owned(tx, accountID, host)
+	d, err := OwnedNormal(tx, accountID, host)
 	if err != nil {
 		return err
 	}

@@ -32,7 +32,7 @@ func applyPurge(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	if err := cmd.Decode(&req); err != nil {
 		return nil, err
 	}
-	d, err := owned(tx, req.AccountID, req.Domain)
+	d, err := OwnedNormal(tx, req.AccountID, req.Domain)
 	if err != nil {
 		return nil, err
 	}

@@ -297,6 +297,15 @@ func (s *Server) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httpro
 	if err != nil {
 		return err
 	}
+	// Tokens are checked against the plan on every use, not only at
+	// creation, so that a downgrade switches them off.
+	acct, err := s.deps.Accounts.Get(r.Context(), tok.AccountID)
+	if err != nil {
+		return err
+	}
+	if pl, err := s.deps.Plans.Lookup(acct.Plan); err != nil || !pl.WebhookTokens {
+		return webhook.ErrPlan
+	}
 	if err := s.limit(r.Context(), "webhook/"+tok.Domain, WebhookRule); err != nil {
 		return err
 	}

@@ -344,6 +344,12 @@ func TestWebhookRefreshLimit(t *testing.T) {
 	if resp.Status != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("11th webhook refresh: %d %s", resp.Status, resp.Body)
 	}
+	// Webhook tokens are an agency+ feature: a downgraded account's
+	// tokens stop working (and are refused before the rate limit).
+	if resp, err := rf.c.Do(rf.ctx, 0, "PATCH", "/admin/accounts/"+rf.acct, map[string]string{"plan": "pro"}); err != nil || resp.Status != 200 {
+		t.Fatalf("downgrade: %v %v", resp, err)
+	}
+	exactJSON(t, hook(2, "Bearer "+token, map[string]any{"urls": []string{"/"}}), 403, `{"error":"Webhook tokens are available on Agency plans and above"}`)
 }
 
 func TestQuotaBypassesMissesButServesHits(t *testing.T) {

@@ -50,6 +50,13 @@ type fixture struct {
 func newFixture(t *testing.T, n int) *fixture {
 	logs := &lockedBuffer{}
 	dir := t.TempDir()
+	t.Cleanup(func() {
+		// The nodes' last words usually say why a cluster test failed.
+		if t.Failed() {
+			lines := strings.Split(logs.String(), "\n")
+			t.Logf("last node log lines:\n%s", strings.Join(lines[max(0, len(lines)-150):], "\n"))
+		}
+	})
 	c := testcluster.New(t, n, testcluster.Options{
 		Dir:      dir,
 		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

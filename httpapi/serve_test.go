@@ -107,12 +107,13 @@ type renderFixture struct {
 	site *site
 	host string
 	key  string
+	acct string // the account that owns host
 }
 
 func newRenderFixture(t *testing.T) *renderFixture {
 	fx := newFixture(t, 3)
 	s := newSite(t)
-	_, key := fx.account("shop@example.com", "agency")
+	acct, key := fx.account("shop@example.com", "agency")
 	resp := fx.do(fx.f, "POST", "/api/domains", key, map[string]string{"domain": "www.shop.test", "origin": s.srv.URL})
 	if resp.Status != 201 {
 		t.Fatalf("create domain: %d %s", resp.Status, resp.Body)
@@ -125,7 +126,7 @@ func newRenderFixture(t *testing.T) *renderFixture {
 	if err := fx.c.WaitConverged(fx.ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &renderFixture{fixture: fx, site: s, host: "www.shop.test", key: key}
+	return &renderFixture{fixture: fx, site: s, host: "www.shop.test", key: key, acct: acct}
 }
 
 func (rf *renderFixture) crawl(i int, path string) *testcluster.Response {

@@ -46,6 +46,7 @@ type Node struct {
 	members  *cluster.Cluster
 	accounts *account.Service
 	registry *prometheus.Registry
+	rpc      *http.Client // to peers' internal listeners
 
 	ring     *cache.Ring
 	pages    *page.Service
@@ -82,7 +83,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
-			n.kill()
+			// Not kill: a node that never started has no traffic to
+			// cut, and isolating it would keep a retried start cut off.
+			n.teardown()
 		}
 	}()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -129,8 +132,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.TrailingLogs > 0 {
 		rcfg.TrailingLogs = cfg.TrailingLogs
 	}
-	rpc := peer.NewClient(cfg.ClusterKey, cfg.Name, cfg.Faults, 10*time.Second)
-	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, rpc); err != nil {
+	n.rpc = peer.NewClient(cfg.ClusterKey, cfg.Name, cfg.Faults, 10*time.Second)
+	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, n.rpc); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 
@@ -338,10 +341,17 @@ func (n *Node) Kill() {
 	n.stopOnce.Do(func() { n.kill() })
 }
 
+// kill cuts the node's traffic in fault-injection tests, so that
+// connections die as they would with the process, then tears it down.
 func (n *Node) kill() {
 	if n.cfg.Faults != nil {
 		n.cfg.Faults.Isolate(n.cfg.Name)
 	}
+	n.teardown()
+}
+
+// teardown closes everything without a goodbye to the cluster.
+func (n *Node) teardown() {
 	if n.httpSrv != nil {
 		n.httpSrv.Close()
 	}
@@ -388,6 +398,9 @@ func (n *Node) closeAll() []error {
 		}
 	}
 	n.wg.Wait()
+	if n.rpc != nil {
+		n.rpc.CloseIdleConnections() // or their readers outlive the node
+	}
 	if n.db != nil {
 		if err := n.db.Close(); err != nil {
 			errs = append(errs, err)

@@ -141,11 +141,13 @@ func (p *Pool) Render(ctx context.Context, r Request) (Result, error) {
 // new browser when the browser dies under the first attempt. Each attempt
 // has the full timeout; the document fetch shares the first one's.
 func (p *Pool) render(ctx context.Context, u *url.URL, r Request) (Result, error) {
+	// Close interrupts the document fetch and both attempts, instead of
+	// waiting out the render's timeout.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(p.stopCtx, stop)()
 	actx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
-	// Close interrupts the document fetch too, instead of waiting out the
-	// render's timeout.
-	defer context.AfterFunc(p.stopCtx, cancel)()
 	doc, err := p.fetcher.document(actx, u.String(), r.Variant)
 	if err != nil {
 		if p.isClosed() {
@@ -170,6 +172,8 @@ func (p *Pool) render(ctx context.Context, u *url.URL, r Request) (Result, error
 			return res, nil
 		case !errors.As(err, &gone):
 			return Result{}, err
+		case p.isClosed():
+			return Result{}, ErrClosed
 		case attempt == 1 && ctx.Err() == nil:
 			p.retries.Add(1)
 			p.log.Info("the browser exited during a render; retrying once on a new one", "url", u.Redacted(), "pid", b.pid)

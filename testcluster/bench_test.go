@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/testcluster"
 )
 
@@ -119,5 +121,51 @@ func BenchmarkLeaderFailover(b *testing.B) {
 		}
 		b.ReportMetric(float64(percentile(took, 0.5).Milliseconds()), "median-ms")
 		b.ReportMetric(float64(slices.Max(took).Milliseconds()), "max-ms")
+	}
+}
+
+// BenchmarkUnknownKeyFlood measures how fast a follower refuses requests
+// with well-formed but unknown API keys from 32 concurrent clients. Each
+// such key takes a read index before it is refused (it may have been
+// created on another node a moment ago), so this is the cost of a flood of
+// guessed keys, and of the barrier batching that bounds it.
+func BenchmarkUnknownKeyFlood(b *testing.B) {
+	const clients, perClient = 32, 200
+	c, ctx := benchCluster(b, true)
+	f := (c.Leader() + 1) % 3
+	for it := 0; it < b.N; it++ {
+		var (
+			wg     sync.WaitGroup
+			failed atomic.Int64
+			mu     sync.Mutex
+			lat    []time.Duration
+		)
+		start := time.Now()
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				mine := make([]time.Duration, 0, perClient)
+				for range perClient {
+					t0 := time.Now()
+					resp, err := testcluster.Do(ctx, c.URL(f), http.MethodGet, "/api/keys", "Bearer "+secret.New(apikey.LivePrefix), nil)
+					if err != nil || resp.Status != http.StatusUnauthorized {
+						failed.Add(1)
+					}
+					mine = append(mine, time.Since(t0))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		el := time.Since(start)
+		if failed.Load() > 0 {
+			b.Fatalf("%d requests were not refused with 401", failed.Load())
+		}
+		b.ReportMetric(float64(clients*perClient)/el.Seconds(), "refusals/s")
+		b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99-ms")
 	}
 }

@@ -179,11 +179,17 @@ func (c *Cluster) pickAddrs(i int) error {
 // the kernel's ephemeral range: every outgoing connection (and every
 // listener on port 0) takes ephemeral ports, so a port picked there and
 // bound a moment later is often gone, and restarts need the same ports
-// again.
+// again. A port is never handed out twice in one process: the probe
+// listener is closed at once, so without that two picks made before
+// either node binds could collide.
 func FreeAddr(udp bool) (string, error) {
 	lo, hi := pickRange()
 	for range 500 {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+mrand.IntN(hi-lo)))
+		port := lo + mrand.IntN(hi-lo)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
@@ -201,6 +207,9 @@ func FreeAddr(udp bool) (string, error) {
 	}
 	return "", errors.New("testcluster: no free port pair")
 }
+
+// handedOut holds every port FreeAddr has returned (or found busy).
+var handedOut sync.Map
 
 // pickRange returns the ports to pick from: below the ephemeral range
 // when there is room, else above it.

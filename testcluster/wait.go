@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -93,16 +94,31 @@ func (c *Cluster) WaitServers(ctx context.Context, n int) error {
 			return fmt.Errorf("leader is down")
 		}
 		if st := nd.Raft().Status(); len(st.Servers) != n {
-			// Say what the leader sees, so that a start that never
+			// Say what every node sees, so that a start that never
 			// converges can be diagnosed from the failure alone.
-			var members []string
-			for _, m := range nd.Members().Members() {
-				members = append(members, fmt.Sprintf("%s=%s@%s", m.Name, m.State, m.Meta.RaftAddr))
-			}
-			return fmt.Errorf("leader %s has %d servers %v; gossip members %v", c.specs[l].name, len(st.Servers), st.Servers, members)
+			return fmt.Errorf("leader %s has %d servers %v; %s", c.specs[l].name, len(st.Servers), st.Servers, c.views())
 		}
 		return nil
 	})
+}
+
+// views describes each running node's gossip view and raft state.
+func (c *Cluster) views() string {
+	var out []string
+	for i := range c.specs {
+		nd := c.Node(i)
+		if nd == nil {
+			out = append(out, c.specs[i].name+" down")
+			continue
+		}
+		var members []string
+		for _, m := range nd.Members().Members() {
+			members = append(members, fmt.Sprintf("%s=%s@%s", m.Name, m.State, m.GossipAddr))
+		}
+		st := nd.Raft().Status()
+		out = append(out, fmt.Sprintf("%s@%s (raft %s, leader %q) sees %v", c.specs[i].name, c.specs[i].gossip, st.State, st.Leader, members))
+	}
+	return strings.Join(out, "; ")
 }
 
 // Suffrages returns, from the leader's configuration, how many voters and
