@@ -218,6 +218,20 @@ func TestResourcesAndTrackersAreBlocked(t *testing.T) {
 	if n := s.count("/www.google-analytics.com/analytics.js"); n != 0 {
 		t.Errorf("AllowResources let a tracker load (%d requests)", n)
 	}
+
+	// A domain's own settings (blockResources, blockTrackers: false)
+	// replace the defaults: stylesheets refused, images and trackers load.
+	css, img := s.count("/style.css"), s.count("/img.png")
+	renderOK(t, pool, render.Request{URL: s.URL + "/page", BlockTypes: []string{"stylesheet"}, AllowTrackers: true})
+	if s.count("/style.css") != css {
+		t.Error("BlockTypes [stylesheet] let the stylesheet load")
+	}
+	if s.count("/img.png") == img {
+		t.Error("BlockTypes without image still blocked the image")
+	}
+	if s.count("/www.google-analytics.com/analytics.js") == 0 {
+		t.Error("AllowTrackers did not let the tracker load")
+	}
 }
 
 func TestVariants(t *testing.T) {
