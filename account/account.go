@@ -105,12 +105,8 @@ func (s *Service) Create(ctx context.Context, email, planName string) (Account, 
 		return Account{}, s.unknownPlan(planName)
 	}
 	a := Account{ID: newID(), Email: email, Plan: planName, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	cmd, err := consensus.NewCommand(cmdCreate, 1, a)
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "create account", cmdCreate, 1, a); err != nil {
 		return Account{}, err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return Account{}, fmt.Errorf("create account: %w", err)
 	}
 	return a, nil
 }
@@ -124,13 +120,9 @@ func (s *Service) SetPlan(ctx context.Context, id, planName string) (Account, er
 	if _, err := s.plans.Lookup(planName); err != nil {
 		return Account{}, s.unknownPlan(planName)
 	}
-	cmd, err := consensus.NewCommand(cmdSetPlan, 1, map[string]string{"id": id, "plan": planName})
+	raw, err := consensus.Propose(ctx, s.raft, "set plan", cmdSetPlan, 1, map[string]string{"id": id, "plan": planName})
 	if err != nil {
 		return Account{}, err
-	}
-	raw, err := s.raft.Apply(ctx, cmd)
-	if err != nil {
-		return Account{}, fmt.Errorf("set plan: %w", err)
 	}
 	var a Account
 	if err := json.Unmarshal(raw, &a); err != nil {
@@ -141,12 +133,8 @@ func (s *Service) SetPlan(ctx context.Context, id, planName string) (Account, er
 
 // Delete removes an account.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	cmd, err := consensus.NewCommand(cmdDelete, 1, map[string]string{"id": id})
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "delete account", cmdDelete, 1, map[string]string{"id": id}); err != nil {
 		return err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("delete account: %w", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"slices"
 	"time"
 
@@ -167,12 +166,8 @@ func (s *Service) Create(ctx context.Context, accountID string, in NewKeyInput) 
 	raw := secret.New(prefix)
 	k := Key{ID: newID(), AccountID: accountID, Name: in.Name, Hash: secret.Hash(raw), Hint: secret.Hint(raw),
 		Mode: mode, Roles: in.Roles, CreatedAt: now, ExpiresAt: in.ExpiresAt}
-	cmd, err := consensus.NewCommand(cmdCreate, 1, k)
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "create key", cmdCreate, 1, k); err != nil {
 		return Created{}, err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return Created{}, fmt.Errorf("create key: %w", err)
 	}
 	return Created{ID: k.ID, Name: k.Name, Key: raw, Roles: k.Roles, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt}, nil
 }
@@ -196,12 +191,8 @@ func (s *Service) List(ctx context.Context, accountID string) ([]View, error) {
 
 // Revoke deletes an account's key. Another account's key is ErrNotFound.
 func (s *Service) Revoke(ctx context.Context, accountID, id string) error {
-	cmd, err := consensus.NewCommand(cmdRevoke, 1, map[string]string{"accountId": accountID, "id": id})
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "revoke key", cmdRevoke, 1, map[string]string{"accountId": accountID, "id": id}); err != nil {
 		return err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("revoke key: %w", err)
 	}
 	return nil
 }

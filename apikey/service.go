@@ -113,11 +113,7 @@ func (s *Service) flush(ctx context.Context) {
 	}
 	s.touched = map[string]time.Time{}
 	s.mu.Unlock()
-	cmd, err := consensus.NewCommand(cmdTouch, 1, map[string]any{"touches": batch})
-	if err == nil {
-		_, err = s.raft.Apply(ctx, cmd)
-	}
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "touch keys", cmdTouch, 1, map[string]any{"touches": batch}); err != nil {
 		s.log.Debug("lastUsedAt flush failed; retrying next interval", "keys", len(batch), "err", err)
 		s.mu.Lock()
 		for _, t := range batch {

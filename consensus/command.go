@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 )
@@ -30,6 +31,21 @@ func NewCommand(typ string, version int, body any) (Command, error) {
 		return Command{}, fmt.Errorf("consensus: encode %s: %w", typ, err)
 	}
 	return Command{Type: typ, Version: version, Body: b}, nil
+}
+
+// Propose encodes body as a command, applies it through p and returns
+// Apply's result, so that a service's write is one call. Errors are wrapped
+// with what ("create key"), keeping their errkind for the API.
+func Propose(ctx context.Context, p Applier, what, typ string, version int, body any) (json.RawMessage, error) {
+	cmd, err := NewCommand(typ, version, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	raw, err := p.Apply(ctx, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return raw, nil
 }
 
 // Encode returns the wire form of c.

@@ -498,8 +498,13 @@ func (n *Raft) Shutdown() error {
 // that return once committed and applied, and read-your-writes freshness.
 // *Raft satisfies it.
 type Proposer interface {
-	Apply(ctx context.Context, cmd Command) (json.RawMessage, error)
+	Applier
 	Fresh(ctx context.Context) error
+}
+
+// Applier is the write half of Proposer, for components that only write.
+type Applier interface {
+	Apply(ctx context.Context, cmd Command) (json.RawMessage, error)
 }
 
 var _ Proposer = (*Raft)(nil)

@@ -201,12 +201,8 @@ func (s *Service) Create(ctx context.Context, acct account.Account, p plan.Plan,
 	if err := s.apply(ctx, &d, set); err != nil {
 		return Domain{}, err
 	}
-	cmd, err := consensus.NewCommand(cmdCreate, 1, map[string]any{"domain": d, "allowed": p.Sites})
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "create domain", cmdCreate, 1, map[string]any{"domain": d, "allowed": p.Sites}); err != nil {
 		return Domain{}, err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return Domain{}, fmt.Errorf("create domain: %w", err)
 	}
 	return d, nil
 }
@@ -267,13 +263,9 @@ func (s *Service) Update(ctx context.Context, accountID, host string, set Settin
 		return Domain{}, err
 	}
 	d.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	cmd, err := consensus.NewCommand(cmdUpdate, 1, d)
+	raw, err := consensus.Propose(ctx, s.raft, "update domain", cmdUpdate, 1, d)
 	if err != nil {
 		return Domain{}, err
-	}
-	raw, err := s.raft.Apply(ctx, cmd)
-	if err != nil {
-		return Domain{}, fmt.Errorf("update domain: %w", err)
 	}
 	var out Domain
 	if err := json.Unmarshal(raw, &out); err != nil {
@@ -288,12 +280,8 @@ func (s *Service) Delete(ctx context.Context, accountID, host string) error {
 	if err != nil {
 		return ErrNotFound
 	}
-	cmd, err := consensus.NewCommand(cmdDelete, 1, map[string]string{"accountId": accountID, "domain": h})
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "delete domain", cmdDelete, 1, map[string]string{"accountId": accountID, "domain": h}); err != nil {
 		return err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("delete domain: %w", err)
 	}
 	return nil
 }

@@ -82,12 +82,8 @@ func Version(r record.Reader, d Domain, path string) string {
 // of the given paths only. It returns once the purge is committed and
 // applied here. Apply checks the ownership again.
 func (s *Service) Purge(ctx context.Context, d Domain, paths []string) error {
-	cmd, err := consensus.NewCommand(cmdPurge, 1, purgeRequest{AccountID: d.AccountID, Domain: d.Domain, Paths: paths})
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "purge", cmdPurge, 1, purgeRequest{AccountID: d.AccountID, Domain: d.Domain, Paths: paths}); err != nil {
 		return err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("purge: %w", err)
 	}
 	return s.raft.Fresh(ctx)
 }

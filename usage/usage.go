@@ -68,16 +68,11 @@ func Register(fsm *consensus.FSM) {
 
 var errNone = fmt.Errorf("usage: none")
 
-// Proposer is the slice of consensus the counter needs.
-type Proposer interface {
-	Apply(ctx context.Context, cmd consensus.Command) (json.RawMessage, error)
-}
-
 // Counter counts this node's renders and reports them. Safe for concurrent
 // use.
 type Counter struct {
 	node  string
-	raft  Proposer
+	raft  consensus.Applier
 	state record.Reader
 	now   func() time.Time
 	log   *slog.Logger
@@ -90,7 +85,7 @@ type Counter struct {
 
 // NewCounter returns the node's counter. It resumes from the node's last
 // report in state, so a restart loses at most the unreported renders.
-func NewCounter(node string, raft Proposer, state record.Reader, log *slog.Logger) *Counter {
+func NewCounter(node string, raft consensus.Applier, state record.Reader, log *slog.Logger) *Counter {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -161,11 +156,7 @@ func (c *Counter) Report(ctx context.Context) error {
 	}
 	c.changed = map[string]bool{}
 	c.mu.Unlock()
-	cmd, err := consensus.NewCommand(cmdReport, 1, r)
-	if err != nil {
-		return err
-	}
-	if _, err := c.raft.Apply(ctx, cmd); err != nil {
+	if _, err := consensus.Propose(ctx, c.raft, "usage: report", cmdReport, 1, r); err != nil {
 		c.mu.Lock()
 		if c.month == r.Month {
 			for d := range r.Counts {
@@ -173,7 +164,7 @@ func (c *Counter) Report(ctx context.Context) error {
 			}
 		}
 		c.mu.Unlock()
-		return fmt.Errorf("usage: report: %w", err)
+		return err
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
@@ -144,12 +143,8 @@ func (s *Service) Create(ctx context.Context, d domain.Domain, p plan.Plan, name
 	raw := secret.New(TokenPrefix)
 	t := Token{ID: newID(), Domain: d.Domain, AccountID: d.AccountID, Name: name, Hash: secret.Hash(raw), Hint: secret.Hint(raw),
 		CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	cmd, err := consensus.NewCommand(cmdCreate, 1, t)
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "create webhook token", cmdCreate, 1, t); err != nil {
 		return Created{}, err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return Created{}, fmt.Errorf("create webhook token: %w", err)
 	}
 	return Created{ID: t.ID, Name: t.Name, Token: raw, CreatedAt: t.CreatedAt}, nil
 }
@@ -171,12 +166,8 @@ func (s *Service) List(_ context.Context, d domain.Domain) ([]View, error) {
 
 // Revoke deletes a token of the caller's domain.
 func (s *Service) Revoke(ctx context.Context, d domain.Domain, id string) error {
-	cmd, err := consensus.NewCommand(cmdRevoke, 1, map[string]string{"accountId": d.AccountID, "domain": d.Domain, "id": id})
-	if err != nil {
+	if _, err := consensus.Propose(ctx, s.raft, "revoke webhook token", cmdRevoke, 1, map[string]string{"accountId": d.AccountID, "domain": d.Domain, "id": id}); err != nil {
 		return err
-	}
-	if _, err := s.raft.Apply(ctx, cmd); err != nil {
-		return fmt.Errorf("revoke webhook token: %w", err)
 	}
 	return nil
 }
