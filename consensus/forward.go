@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // Paths of the internal RPCs, served by Handler on the internal listener.
@@ -88,6 +89,43 @@ func (n *Raft) forwardApply(ctx context.Context, addr string, data []byte) (json
 func (n *Raft) forwardReadIndex(ctx context.Context, addr string) (json.RawMessage, error) {
 	return n.call(ctx, addr, pathReadIndex, []byte("{}"))
 }
+
+// forwardReadIndexWatched is forwardReadIndex abandoned as soon as this
+// node sees another leader: every fresh read on the node waits for this one
+// round trip, and one stuck on a leader that lost its place (packets
+// dropped, not refused) must not hold them until the RPC times out. The
+// caller, onLeader, then retries against the new leader.
+func (n *Raft) forwardReadIndexWatched(ctx context.Context, addr string) (json.RawMessage, error) {
+	leader := n.Leader()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(leaderWatchEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if n.Leader() != leader {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	raw, err := n.forwardReadIndex(rctx, addr)
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		return nil, fmt.Errorf("consensus: read index from %s: %w: the leader changed", addr, errUnreachable)
+	}
+	return raw, err
+}
+
+// leaderWatchEvery is how often a forwarded read index checks for a new
+// leader.
+const leaderWatchEvery = 50 * time.Millisecond
 
 func (n *Raft) forwardLeave(ctx context.Context, addr, id string) (json.RawMessage, error) {
 	b, _ := json.Marshal(map[string]string{"id": id})

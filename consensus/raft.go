@@ -32,6 +32,8 @@ type Raft struct {
 
 	reads *readBatcher // leader side: raft barriers shared by every node's reads
 	fresh *readBatcher // this node's leader round trips, shared by its reads
+	// stopBarriers ends the batchers' barriers at Shutdown.
+	stopBarriers context.CancelFunc
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -111,8 +113,10 @@ func New(cfg Config, db *storage.DB, fsm *FSM, members Membership, rpc *http.Cli
 		cfg: cfg, log: log, raft: r, fsm: fsm, trans: trans, snaps: snaps, members: members, rpc: rpc,
 		stop: make(chan struct{}), kick: make(chan struct{}, 1), left: map[string]time.Time{},
 	}
-	n.reads = &readBatcher{barrier: n.localReadIndex, timeout: defaultBarrierTimeout}
-	n.fresh = &readBatcher{barrier: n.readIndex, timeout: cfg.ApplyTimeout}
+	stopCtx, cancel := context.WithCancel(context.Background())
+	n.stopBarriers = cancel
+	n.reads = &readBatcher{barrier: n.localReadIndex, timeout: defaultBarrierTimeout, base: stopCtx}
+	n.fresh = &readBatcher{barrier: n.readIndex, timeout: cfg.LeaderWait + defaultBarrierTimeout, base: stopCtx}
 	n.wg.Add(1)
 	go n.reconcileLoop()
 	return n, nil
@@ -204,9 +208,7 @@ func (n *Raft) readIndex(ctx context.Context) (uint64, error) {
 			return nil, err
 		}
 		return json.Marshal(idx)
-	}, func(ctx context.Context, addr string) (json.RawMessage, error) {
-		return n.forwardReadIndex(ctx, addr)
-	})
+	}, n.forwardReadIndexWatched)
 	if err != nil {
 		return 0, err
 	}
@@ -482,6 +484,7 @@ func (n *Raft) Shutdown() error {
 	var err error
 	n.stopOnce.Do(func() {
 		close(n.stop)
+		n.stopBarriers()
 		n.wg.Wait()
 		err = n.raft.Shutdown().Error()
 		if cerr := n.trans.Close(); err == nil {

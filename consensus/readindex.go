@@ -18,7 +18,8 @@ import (
 // in front of raft's barrier, shared by all the nodes' RPCs.
 type readBatcher struct {
 	barrier func(context.Context) (uint64, error)
-	timeout time.Duration // bounds one barrier; the caller still waits on its own ctx
+	timeout time.Duration   // bounds one barrier; the caller still waits on its own ctx
+	base    context.Context // barriers run under it, not under any caller's: ends at shutdown
 
 	mu      sync.Mutex
 	pending []chan readResult
@@ -36,9 +37,9 @@ func (b *readBatcher) wait(ctx context.Context) (uint64, error) {
 	b.pending = append(b.pending, ch)
 	if !b.running {
 		b.running = true
-		// The barrier runs detached from any one caller: an impatient
+		// The barrier runs detached from every caller: an impatient
 		// caller must not fail the others sharing it.
-		go b.loop(context.WithoutCancel(ctx))
+		go b.loop()
 	}
 	b.mu.Unlock()
 	select {
@@ -49,7 +50,7 @@ func (b *readBatcher) wait(ctx context.Context) (uint64, error) {
 	}
 }
 
-func (b *readBatcher) loop(ctx context.Context) {
+func (b *readBatcher) loop() {
 	for {
 		b.mu.Lock()
 		batch := b.pending
@@ -60,9 +61,19 @@ func (b *readBatcher) loop(ctx context.Context) {
 			return
 		}
 		b.mu.Unlock()
-		bctx, cancel := context.WithTimeout(ctx, b.timeout)
+		bctx, cancel := context.WithTimeout(b.base, b.timeout)
 		idx, err := b.barrier(bctx)
 		cancel()
+		if err != nil {
+			// Only a success must be newer than the read; a failure
+			// (no leader, say) is news to the reads that queued
+			// meanwhile too, and makes them fail now instead of after
+			// a second wait.
+			b.mu.Lock()
+			batch = append(batch, b.pending...)
+			b.pending = nil
+			b.mu.Unlock()
+		}
 		for _, ch := range batch {
 			ch <- readResult{idx, err}
 		}

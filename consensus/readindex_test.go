@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +15,7 @@ func TestReadBatcherSharesOnlyLaterBarriers(t *testing.T) {
 	var started atomic.Uint64
 	release := make(chan struct{})
 	running := make(chan uint64, 16)
-	b := &readBatcher{timeout: time.Minute, barrier: func(ctx context.Context) (uint64, error) {
+	b := &readBatcher{timeout: time.Minute, base: context.Background(), barrier: func(ctx context.Context) (uint64, error) {
 		n := started.Add(1)
 		running <- n
 		<-release
@@ -46,19 +47,7 @@ func TestReadBatcherSharesOnlyLaterBarriers(t *testing.T) {
 		}()
 	}
 	// Wait until every late read is queued before releasing barrier 1.
-	for {
-		b.mu.Lock()
-		n := len(b.pending)
-		b.mu.Unlock()
-		if n == late {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("only %d reads queued", n)
-		case <-time.After(time.Millisecond):
-		}
-	}
+	waitPending(t, b, late)
 	close(release)
 	if got := <-first; got != 1 {
 		t.Fatalf("first read got barrier %d, want 1", got)
@@ -75,24 +64,99 @@ func TestReadBatcherSharesOnlyLaterBarriers(t *testing.T) {
 	}
 }
 
-// A read whose context ends stops waiting without failing the others.
+// A read whose context ends stops waiting, and neither the barrier it
+// started nor the reads sharing it fail with it.
 func TestReadBatcherCallerGivesUp(t *testing.T) {
 	release := make(chan struct{})
-	b := &readBatcher{timeout: time.Minute, barrier: func(ctx context.Context) (uint64, error) {
-		<-release
-		return 7, nil
+	running := make(chan struct{}, 1)
+	b := &readBatcher{timeout: time.Minute, base: context.Background(), barrier: func(ctx context.Context) (uint64, error) {
+		running <- struct{}{}
+		select {
+		case <-release:
+			return 7, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}}
 	impatient, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := b.wait(impatient); done <- err }()
-	patient := make(chan uint64, 1)
-	go func() { idx, _ := b.wait(context.Background()); patient <- idx }()
+	<-running // the impatient read's barrier is in flight
+	patient := make(chan readResult, 1)
+	go func() { idx, err := b.wait(context.Background()); patient <- readResult{idx, err} }()
+	waitPending(t, b, 1)
 	cancel()
 	if err := <-done; err == nil {
 		t.Fatal("a cancelled read returned no error")
 	}
+	close(release) // the first barrier succeeds although its starter left
+	<-running      // and the patient read gets a barrier of its own
+	if r := <-patient; r.err != nil || r.idx != 7 {
+		t.Fatalf("the patient read got %d, %v; want 7", r.idx, r.err)
+	}
+}
+
+// A failed barrier fails the reads that queued during it too, at once,
+// instead of making them wait for a second failure.
+func TestReadBatcherSharesFailures(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	running := make(chan struct{}, 1)
+	b := &readBatcher{timeout: time.Minute, base: context.Background(), barrier: func(ctx context.Context) (uint64, error) {
+		calls.Add(1)
+		running <- struct{}{}
+		<-release
+		return 0, ErrNoLeader
+	}}
+	first := make(chan error, 1)
+	go func() { _, err := b.wait(context.Background()); first <- err }()
+	<-running
+	late := make(chan error, 1)
+	go func() { _, err := b.wait(context.Background()); late <- err }()
+	waitPending(t, b, 1)
 	close(release)
-	if idx := <-patient; idx != 7 {
-		t.Fatalf("the patient read got %d, want 7", idx)
+	for _, ch := range []chan error{first, late} {
+		if err := <-ch; err != ErrNoLeader {
+			t.Fatalf("read got %v, want ErrNoLeader", err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("%d barriers ran, want 1", n)
+	}
+}
+
+// A barrier is bounded by the batcher's timeout and ended by its base
+// context (shutdown), whatever its callers' deadlines.
+func TestReadBatcherBounds(t *testing.T) {
+	block := func(ctx context.Context) (uint64, error) { <-ctx.Done(); return 0, ctx.Err() }
+	b := &readBatcher{timeout: 50 * time.Millisecond, base: context.Background(), barrier: block}
+	if _, err := b.wait(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a stuck barrier ended with %v, want its timeout", err)
+	}
+	base, stop := context.WithCancel(context.Background())
+	b = &readBatcher{timeout: time.Hour, base: base, barrier: block}
+	done := make(chan error, 1)
+	go func() { _, err := b.wait(context.Background()); done <- err }()
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a barrier at shutdown ended with %v, want context.Canceled", err)
+	}
+}
+
+// waitPending polls until n reads are queued behind the running barrier.
+func waitPending(t *testing.T, b *readBatcher, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b.mu.Lock()
+		got := len(b.pending)
+		b.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reads queued, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline
 	}
 }

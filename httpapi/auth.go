@@ -6,6 +6,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/plan"
@@ -62,9 +63,19 @@ func (s *Server) authenticate(r *http.Request) (caller, error) {
 	if err != nil {
 		return caller{}, err
 	}
-	pl, err := s.deps.Plans.Lookup(p.Account.Plan)
+	pl, err := s.planOf(p.Account)
 	if err != nil {
-		return caller{}, errkind.New(errkind.Forbidden, "your account's plan is not configured on this cluster; contact the operator")
+		return caller{}, err
 	}
 	return caller{Principal: p, Plan: pl}, nil
+}
+
+// planOf returns the account's plan from this node's catalog. Plans live in
+// each node's config, so a name missing here is the operator's to fix.
+func (s *Server) planOf(a account.Account) (plan.Plan, error) {
+	pl, err := s.deps.Plans.Lookup(a.Plan)
+	if err != nil {
+		return plan.Plan{}, errkind.New(errkind.Forbidden, "your account's plan is not configured on this cluster; contact the operator")
+	}
+	return pl, nil
 }

@@ -44,7 +44,7 @@ type Limiter interface {
 // WebhookAuth resolves a webhook token to its domain;
 // *webhook.Service satisfies it.
 type WebhookAuth interface {
-	Authenticate(ctx context.Context, raw string) (webhook.Token, error)
+	Authenticate(ctx context.Context, raw string) (webhook.Principal, error)
 }
 
 // The documented limits.
@@ -293,19 +293,20 @@ func (s *Server) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httpro
 	if !ok || raw == "" {
 		return ErrWebhookRequired
 	}
-	tok, err := s.deps.WebhookAuth.Authenticate(r.Context(), raw)
+	p, err := s.deps.WebhookAuth.Authenticate(r.Context(), raw)
 	if err != nil {
 		return err
 	}
 	// Tokens are checked against the plan on every use, not only at
 	// creation, so that a downgrade switches them off.
-	acct, err := s.deps.Accounts.Get(r.Context(), tok.AccountID)
+	pl, err := s.planOf(p.Account)
 	if err != nil {
 		return err
 	}
-	if pl, err := s.deps.Plans.Lookup(acct.Plan); err != nil || !pl.WebhookTokens {
+	if !pl.WebhookTokens {
 		return webhook.ErrPlan
 	}
+	tok := p.Token
 	if err := s.limit(r.Context(), "webhook/"+tok.Domain, WebhookRule); err != nil {
 		return err
 	}

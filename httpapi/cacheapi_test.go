@@ -349,6 +349,11 @@ func TestWebhookRefreshLimit(t *testing.T) {
 	if resp, err := rf.c.Do(rf.ctx, 0, "PATCH", "/admin/accounts/"+rf.acct, map[string]string{"plan": "pro"}); err != nil || resp.Status != 200 {
 		t.Fatalf("downgrade: %v %v", resp, err)
 	}
+	// The plan is read from local state, as the token is: wait until node
+	// 2 has applied the downgrade.
+	if err := rf.c.WaitConverged(rf.ctx); err != nil {
+		t.Fatal(err)
+	}
 	exactJSON(t, hook(2, "Bearer "+token, map[string]any{"urls": []string{"/"}}), 403, `{"error":"Webhook tokens are available on Agency plans and above"}`)
 }
 

@@ -104,6 +104,8 @@ type Domains interface {
 // Webhooks manages webhook tokens; *webhook.Service satisfies it.
 type Webhooks interface {
 	Create(ctx context.Context, d domain.Domain, p plan.Plan, name string) (webhook.Created, error)
+	// List reads local state: d must come from a fresh read
+	// (Domains.Get), whose barrier covers the tokens too.
 	List(ctx context.Context, d domain.Domain) ([]webhook.View, error)
 	Revoke(ctx context.Context, d domain.Domain, id string) error
 }

@@ -46,7 +46,7 @@ type Node struct {
 	members  *cluster.Cluster
 	accounts *account.Service
 	registry *prometheus.Registry
-	rpc      *http.Client // to peers' internal listeners
+	clients  []*http.Client // to peers' internal listeners; see peerClient
 
 	ring     *cache.Ring
 	pages    *page.Service
@@ -132,8 +132,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if cfg.TrailingLogs > 0 {
 		rcfg.TrailingLogs = cfg.TrailingLogs
 	}
-	n.rpc = peer.NewClient(cfg.ClusterKey, cfg.Name, cfg.Faults, 10*time.Second)
-	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, n.rpc); err != nil {
+	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, n.peerClient(10*time.Second)); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 
@@ -361,6 +360,14 @@ func (n *Node) teardown() {
 	n.closeAll()
 }
 
+// peerClient returns an authenticated client for peers' internal
+// listeners, closed with the node.
+func (n *Node) peerClient(timeout time.Duration) *http.Client {
+	c := peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, timeout)
+	n.clients = append(n.clients, c)
+	return c
+}
+
 // closeAll releases everything still open, in dependency order.
 func (n *Node) closeAll() []error {
 	var errs []error
@@ -398,8 +405,8 @@ func (n *Node) closeAll() []error {
 		}
 	}
 	n.wg.Wait()
-	if n.rpc != nil {
-		n.rpc.CloseIdleConnections() // or their readers outlive the node
+	for _, c := range n.clients {
+		c.CloseIdleConnections() // or their readers outlive the node
 	}
 	if n.db != nil {
 		if err := n.db.Close(); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/pagestore"
-	"github.com/rendercache/rendercache/peer"
 	"github.com/rendercache/rendercache/ratelimit"
 	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/sitemap"
@@ -57,7 +56,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 	n.pages = page.New(page.Config{
 		Node:     n.cfg.Name,
 		Ring:     n.ring,
-		Client:   peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 3*n.cfg.RenderTimeout+2*time.Minute),
+		Client:   n.peerClient(3*n.cfg.RenderTimeout + 2*time.Minute),
 		Bytes:    n.cfg.CacheBytes,
 		Store:    n.store,
 		Renderer: n.renderer,
@@ -112,8 +111,8 @@ func (n *Node) Pages() *page.Service { return n.pages }
 // startCacheControl wires refresh jobs, rate limits, usage reports and
 // the cluster-wide cache management.
 func (n *Node) startCacheControl(ctx context.Context, domains *domain.Service, policy origin.Policy) {
-	client := peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 30*time.Second)
-	n.limiter = ratelimit.New(n.ring, peer.NewClient(n.cfg.ClusterKey, n.cfg.Name, n.cfg.Faults, 2*time.Second), n.log.With("subsystem", "ratelimit"))
+	client := n.peerClient(30 * time.Second)
+	n.limiter = ratelimit.New(n.ring, n.peerClient(2*time.Second), n.log.With("subsystem", "ratelimit"))
 	state := n.db.State()
 	n.jobs = jobs.NewRunner(n.cfg.Name, func(ctx context.Context, host, path string) error {
 		d, err := domain.Lookup(state, host)

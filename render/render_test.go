@@ -219,8 +219,9 @@ func TestResourcesAndTrackersAreBlocked(t *testing.T) {
 		t.Errorf("AllowResources let a tracker load (%d requests)", n)
 	}
 
-	// A domain's own settings (blockResources, blockTrackers: false)
-	// replace the defaults: stylesheets refused, images and trackers load.
+	// The fields a domain's blockResources and blockTrackers map to
+	// (page.Service) replace the defaults: stylesheets refused, images
+	// and trackers load.
 	css, img := s.count("/style.css"), s.count("/img.png")
 	renderOK(t, pool, render.Request{URL: s.URL + "/page", BlockTypes: []string{"stylesheet"}, AllowTrackers: true})
 	if s.count("/style.css") != css {

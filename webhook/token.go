@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
@@ -172,21 +173,37 @@ func (s *Service) Revoke(ctx context.Context, d domain.Domain, id string) error 
 	return nil
 }
 
+// Principal is an authenticated webhook token and the account owning it,
+// read together so that the caller can check the account's plan on every
+// use without another barrier.
+type Principal struct {
+	Token   Token
+	Account account.Account
+}
+
 // Authenticate returns the token a raw webhook token belongs to, falling
-// back to a freshness barrier for tokens created moments ago elsewhere.
-func (s *Service) Authenticate(ctx context.Context, raw string) (Token, error) {
+// back to a freshness barrier for tokens created moments ago elsewhere. A
+// token whose account is gone is ErrInvalid.
+func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	if !secret.HasShape(raw, TokenPrefix) {
-		return Token{}, ErrInvalid
+		return Principal{}, ErrInvalid
 	}
 	digest := secret.Hash(raw)
 	t, err := s.lookup(digest)
 	if errors.Is(err, ErrInvalid) {
 		if ferr := s.raft.Fresh(ctx); ferr != nil {
-			return Token{}, ferr
+			return Principal{}, ferr
 		}
 		t, err = s.lookup(digest)
 	}
-	return t, err
+	if err != nil {
+		return Principal{}, err
+	}
+	a, err := account.Lookup(s.state, t.AccountID)
+	if err != nil {
+		return Principal{}, ErrInvalid
+	}
+	return Principal{Token: t, Account: a}, nil
 }
 
 func (s *Service) lookup(digest string) (Token, error) {
