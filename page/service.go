@@ -268,22 +268,22 @@ func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio rende
 	}
 	s.stats.Renders.Add(1)
 	res, err := s.cfg.Renderer.Render(ctx, req)
+	var failed error
 	switch {
+	case errors.Is(err, render.ErrQueueFull):
+		return nil, err // not a render: keep the queue's Retry-After
 	case errors.Is(err, render.ErrTimeout):
-		s.stats.RenderFailures.Add(1)
-		return nil, renderFailed("timed out", nil)
+		failed = renderFailed("timed out", nil)
 	case err != nil:
-		s.stats.RenderFailures.Add(1)
-		if e := errkind.Of(err); e != nil && e.Kind == errkind.Unavailable {
-			return nil, err // queue full: keep its Retry-After
-		}
-		return nil, renderFailed("the page could not be loaded", err)
+		failed = renderFailed("the page could not be loaded", err)
 	case res.Status >= 500:
-		s.stats.RenderFailures.Add(1)
-		return nil, renderFailed(fmt.Sprintf("the origin answered %d", res.Status), nil)
+		failed = renderFailed(fmt.Sprintf("the origin answered %d", res.Status), nil)
 	case res.Rendered && len(bytes.TrimSpace(res.Body)) == 0:
+		failed = renderFailed("the page rendered empty", nil)
+	}
+	if failed != nil {
 		s.stats.RenderFailures.Add(1)
-		return nil, renderFailed("the page rendered empty", nil)
+		return nil, failed
 	}
 	if s.cfg.Rendered != nil {
 		s.cfg.Rendered(d)

@@ -218,4 +218,14 @@ func TestFailedRendersAreNotCached(t *testing.T) {
 			}
 		})
 	}
+	t.Run("origin unreachable", func(t *testing.T) {
+		gone := d
+		gone.Origin = "http://127.0.0.1:1" // nothing listens on port 1
+		cur.Store(&gone)
+		defer cur.Store(&d)
+		_, _, err := s.Get(ctx, gone, render.Desktop, "/gone", render.Live)
+		if e := errkind.Of(err); !errors.Is(err, page.ErrRenderFailed) || e == nil || e.RetryAfter == 0 {
+			t.Fatalf("err = %v, want a render failure with Retry-After", err)
+		}
+	})
 }
