@@ -102,7 +102,7 @@ func (s *Service) Create(ctx context.Context, email, planName string) (Account, 
 		return Account{}, err
 	}
 	if _, err := s.plans.Lookup(planName); err != nil {
-		return Account{}, s.unknownPlan(planName)
+		return Account{}, s.unknownPlan()
 	}
 	a := Account{ID: newID(), Email: email, Plan: planName, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	if _, err := consensus.Propose(ctx, s.raft, "create account", cmdCreate, 1, a); err != nil {
@@ -111,14 +111,14 @@ func (s *Service) Create(ctx context.Context, email, planName string) (Account, 
 	return a, nil
 }
 
-func (s *Service) unknownPlan(name string) error {
+func (s *Service) unknownPlan() error {
 	return ErrUnknownPlan.With(map[string]any{"plans": s.plans.Names()})
 }
 
 // SetPlan moves an account to another plan of the catalog.
 func (s *Service) SetPlan(ctx context.Context, id, planName string) (Account, error) {
 	if _, err := s.plans.Lookup(planName); err != nil {
-		return Account{}, s.unknownPlan(planName)
+		return Account{}, s.unknownPlan()
 	}
 	raw, err := consensus.Propose(ctx, s.raft, "set plan", cmdSetPlan, 1, map[string]string{"id": id, "plan": planName})
 	if err != nil {

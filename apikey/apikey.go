@@ -47,16 +47,9 @@ var (
 
 // Key is a stored API key: its digest, never the key itself.
 type Key struct {
-	ID         string     `json:"id"`
-	AccountID  string     `json:"accountId"`
-	Name       string     `json:"name"`
-	Hash       string     `json:"hash"`
-	Hint       string     `json:"hint"`
-	Mode       string     `json:"mode"` // "live" or "test"
-	Roles      []string   `json:"roles"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	ExpiresAt  *time.Time `json:"expiresAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt"`
+	View
+	AccountID string `json:"accountId"`
+	Hash      string `json:"hash"`
 }
 
 // View is a key as listings show it: no secret, no digest.
@@ -79,10 +72,6 @@ type Created struct {
 	Roles     []string   `json:"roles"`
 	CreatedAt time.Time  `json:"createdAt"`
 	ExpiresAt *time.Time `json:"expiresAt"`
-}
-
-func (k Key) view() View {
-	return View{ID: k.ID, Name: k.Name, Hint: k.Hint, Mode: k.Mode, Roles: k.Roles, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt}
 }
 
 // expired reports whether k is past its expiry at t.
@@ -164,8 +153,8 @@ func (s *Service) Create(ctx context.Context, accountID string, in NewKeyInput) 
 		prefix, mode = TestPrefix, "test"
 	}
 	raw := secret.New(prefix)
-	k := Key{ID: newID(), AccountID: accountID, Name: in.Name, Hash: secret.Hash(raw), Hint: secret.Hint(raw),
-		Mode: mode, Roles: in.Roles, CreatedAt: now, ExpiresAt: in.ExpiresAt}
+	k := Key{AccountID: accountID, Hash: secret.Hash(raw), View: View{ID: newID(), Name: in.Name, Hint: secret.Hint(raw),
+		Mode: mode, Roles: in.Roles, CreatedAt: now, ExpiresAt: in.ExpiresAt}}
 	if _, err := consensus.Propose(ctx, s.raft, "create key", cmdCreate, 1, k); err != nil {
 		return Created{}, err
 	}
@@ -184,7 +173,7 @@ func (s *Service) List(ctx context.Context, accountID string) ([]View, error) {
 	}
 	out := make([]View, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, k.view())
+		out = append(out, k.View)
 	}
 	return out, nil
 }
@@ -207,15 +196,11 @@ func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	}
 	if k.Mode == "live" {
 		live := 0
-		ids, err := record.Keys(tx, prefixAccount+k.AccountID+"/")
+		others, err := record.Resolve[Key](tx, prefixAccount+k.AccountID+"/", prefixKey, ErrNotFound)
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			other, err := record.Get[Key](tx, prefixKey+id, ErrNotFound)
-			if err != nil {
-				return nil, err
-			}
+		for _, other := range others {
 			// The command's own time keeps the check deterministic.
 			if other.Mode == "live" && !other.expired(k.CreatedAt) {
 				live++

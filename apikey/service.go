@@ -2,15 +2,14 @@ package apikey
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/periodic"
 	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/storage"
 )
@@ -39,7 +38,6 @@ type Principal struct {
 	Account account.Account
 	KeyID   string
 	Roles   []string
-	Test    bool
 }
 
 // HasRole reports whether the key was granted role.
@@ -53,14 +51,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if !secret.HasShape(raw, LivePrefix) && !secret.HasShape(raw, TestPrefix) {
 		return Principal{}, ErrInvalid
 	}
-	digest := secret.Hash(raw)
-	k, err := s.lookup(digest)
-	if errors.Is(err, ErrInvalid) {
-		if ferr := s.raft.Fresh(ctx); ferr != nil {
-			return Principal{}, ferr
-		}
-		k, err = s.lookup(digest)
-	}
+	k, err := secret.LookupFresh(ctx, s.raft.Fresh, s.state, prefixHash, prefixKey, secret.Hash(raw), func(k Key) string { return k.Hash }, ErrInvalid)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -75,30 +66,17 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	s.mu.Lock()
 	s.touched[k.ID] = now.UTC().Truncate(time.Second)
 	s.mu.Unlock()
-	return Principal{Account: a, KeyID: k.ID, Roles: k.Roles, Test: strings.HasPrefix(raw, TestPrefix)}, nil
-}
-
-func (s *Service) lookup(digest string) (Key, error) {
-	return secret.Lookup(s.state, prefixHash, prefixKey, digest, func(k Key) string { return k.Hash }, ErrInvalid)
+	return Principal{Account: a, KeyID: k.ID, Roles: k.Roles}, nil
 }
 
 // RunToucher replicates keys' last-use times every interval, in one raft
 // write per interval for all keys used on this node, until ctx ends; then
 // it flushes once more. lastUsedAt is therefore accurate to about interval.
 func (s *Service) RunToucher(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			s.flush(fctx)
-			cancel()
-			return
-		case <-t.C:
-			s.flush(ctx)
-		}
-	}
+	periodic.Run(ctx, interval, s.flush)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	s.flush(fctx)
 }
 
 func (s *Service) flush(ctx context.Context) {

@@ -89,16 +89,18 @@ func (s *Service) gather(ctx context.Context, d domain.Domain, after string, lim
 			s.cfg.Logger.Warn("a member's cache listing is missing", "err", err)
 		}
 	}
-	urls := map[string]bool{}
+	urls := map[string]bool{} // URL → held in its current version somewhere
 	more := false
 	for _, a := range answers {
 		more = more || a.More
 		for _, p := range a.Pages {
-			if slices.Contains(p.Versions, s.cfg.Pages.KeyFor(d, "", p.URL).Version) {
-				urls[p.URL] = true
+			if urls[p.URL] {
+				continue // already current on another member: no second version read
 			}
+			urls[p.URL] = slices.Contains(p.Versions, s.cfg.Pages.KeyFor(d, "", p.URL).Version)
 		}
 	}
+	maps.DeleteFunc(urls, func(_ string, current bool) bool { return !current })
 	out := slices.Sorted(maps.Keys(urls))
 	if limit > 0 && len(out) > limit {
 		out, more = out[:limit], true
@@ -240,6 +242,12 @@ func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []s
 	if err != nil {
 		return domain.Domain{}, nil, err
 	}
+	out, err := s.refresh(ctx, d, norm, kind)
+	return d, out, err
+}
+
+// refresh purges the normalised URLs' paths on d and queues their renders.
+func (s *Service) refresh(ctx context.Context, d domain.Domain, norm []string, kind string) ([]jobs.Job, error) {
 	purge := make([]string, 0, len(norm))
 	for _, u := range norm {
 		if p := page.PathOf(u); !slices.Contains(purge, p) {
@@ -247,10 +255,9 @@ func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []s
 		}
 	}
 	if _, err := s.purge(ctx, d, purge); err != nil {
-		return domain.Domain{}, nil, err
+		return nil, err
 	}
-	out, err := s.submit(kind, d, norm)
-	return d, out, err
+	return s.submit(kind, d, norm)
 }
 
 func (s *Service) submit(kind string, d domain.Domain, urls []string) ([]jobs.Job, error) {
@@ -274,9 +281,14 @@ func (s *Service) RefreshAll(ctx context.Context, accountID string, paths []stri
 	if paths == nil {
 		paths = []string{"/"}
 	}
+	norm, err := normalizePaths(paths)
+	if err != nil {
+		return 0, nil, err
+	}
+	// List's barrier covers every domain: no read per domain.
 	var all []jobs.Job
 	for _, d := range ds {
-		_, js, err := s.Refresh(ctx, accountID, d.Domain, paths, "refresh")
+		js, err := s.refresh(ctx, d, norm, "refresh")
 		if err != nil {
 			return 0, nil, err
 		}
@@ -331,11 +343,7 @@ func (s *Service) Warm(ctx context.Context, accountID, host, sitemapURL string) 
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || (u.Hostname() != d.Domain && u.Hostname() != o.Host) {
 			return domain.Domain{}, nil, errkind.New(errkind.Invalid, "sitemap must be an http(s) URL on the domain or its origin")
 		}
-		// The public domain may point at this cluster: read from the origin.
-		src = d.Origin + u.EscapedPath()
-		if u.RawQuery != "" {
-			src += "?" + u.RawQuery
-		}
+		src = onOrigin(d, u)
 	}
 	urls, err := s.sitemapURLs(ctx, d, o, src)
 	if err != nil {
@@ -343,6 +351,16 @@ func (s *Service) Warm(ctx context.Context, accountID, host, sitemapURL string) 
 	}
 	js, err := s.submit("warm", d, urls)
 	return d, js, err
+}
+
+// onOrigin rewrites u, a URL on the public domain (which may point at this
+// cluster), to the same path and query on the domain's origin.
+func onOrigin(d domain.Domain, u *url.URL) string {
+	out := d.Origin + u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 func (s *Service) sitemapURLs(ctx context.Context, d domain.Domain, o origin.Origin, src string) ([]string, error) {
@@ -358,7 +376,7 @@ func (s *Service) sitemapURLs(ctx context.Context, d domain.Domain, o origin.Ori
 	fetch := func(ctx context.Context, raw string) ([]byte, error) {
 		// Files named on the public domain are read from the origin.
 		if u, err := url.Parse(raw); err == nil && u.Hostname() == d.Domain {
-			raw = d.Origin + u.EscapedPath()
+			raw = onOrigin(d, u)
 		}
 		return s.cfg.Fetch(ctx, raw)
 	}

@@ -92,11 +92,21 @@ func (f *FSM) notify() {
 type result struct {
 	Value json.RawMessage `json:"value,omitempty"`
 	Err   *wireError      `json:"error,omitempty"`
+	// val is Apply's value, encoded by unwrap on the one node that waits
+	// for it rather than by every replica in Apply.
+	val any
 }
 
 func (r *result) unwrap() (json.RawMessage, error) {
 	if r.Err != nil {
 		return nil, r.Err.toError()
+	}
+	if r.val != nil {
+		b, err := json.Marshal(r.val)
+		if err != nil {
+			return nil, fmt.Errorf("consensus: encode result: %w", err)
+		}
+		return b, nil
 	}
 	return r.Value, nil
 }
@@ -133,14 +143,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 		// The local disk failed: carrying on would let this replica diverge.
 		panic(fmt.Sprintf("consensus: apply index %d: %v", l.Index, err))
 	}
-	if val == nil {
-		return &result{}
-	}
-	b, err := json.Marshal(val)
-	if err != nil {
-		return &result{Err: toWire(fmt.Errorf("encode result of %s: %w", cmd.Type, err))}
-	}
-	return &result{Value: b}
+	return &result{val: val}
 }
 
 func (f *FSM) recordSkip(idx uint64) {

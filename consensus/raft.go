@@ -192,6 +192,14 @@ func (n *Raft) Apply(ctx context.Context, cmd Command) (json.RawMessage, error) 
 func (n *Raft) Fresh(ctx context.Context) error {
 	ctx, cancel := n.withDefaultTimeout(ctx)
 	defer cancel()
+	// The leader waits on its own raft barrier, not behind the node's
+	// round-trip batcher as well; if it has just lost leadership, the
+	// general path finds the new leader.
+	if n.IsLeader() {
+		if idx, err := n.reads.wait(ctx); err == nil {
+			return n.fsm.WaitApplied(ctx, idx)
+		}
+	}
 	idx, err := n.fresh.wait(ctx)
 	if err != nil {
 		return err

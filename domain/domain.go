@@ -40,8 +40,6 @@ var (
 	ErrTaken = errkind.New(errkind.Conflict, "Domain is already registered")
 	// ErrSiteLimit is the seed's 403 when the plan's sites are used up.
 	ErrSiteLimit = errkind.New(errkind.Forbidden, "Site limit reached for your subscription plan")
-	// ErrBadSettings means a setting is out of range.
-	ErrBadSettings = errkind.New(errkind.Invalid, "invalid domain settings")
 )
 
 // RenderSettings tune how a domain's pages are rendered.

@@ -32,10 +32,13 @@ func apiKeyFrom(r *http.Request) string {
 			return v
 		}
 	}
-	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return strings.TrimSpace(v)
-	}
-	return ""
+	return bearer(r)
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, or "".
+func bearer(r *http.Request) string {
+	v, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return strings.TrimSpace(v)
 }
 
 // account registers a route for account API keys. Dashboard routes (keys,

@@ -117,6 +117,22 @@ func TestAccountLifecycle(t *testing.T) {
 	if resp.Status != 200 || resp.JSON()["plan"] != "enterprise" {
 		t.Fatalf("patch: %s", resp)
 	}
+	// A domain of the account, to show that deleting it cascades.
+	site := func(accountID string) *testcluster.Response {
+		t.Helper()
+		resp, err := c.Do(ctx, 0, "POST", "/admin/accounts/"+accountID+"/api-keys", map[string]any{"name": "k", "roles": []string{}})
+		if err != nil || resp.Status != 201 {
+			t.Fatalf("key: %v %v", resp, err)
+		}
+		resp, err = testcluster.Do(ctx, c.URL(0), "POST", "/api/domains", "Bearer "+resp.JSON()["key"].(string), map[string]string{"domain": "life.test", "origin": "http://127.0.0.1:9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := site(id); resp.Status != 201 {
+		t.Fatalf("domain: %s", resp)
+	}
 	resp, _ = c.Do(ctx, 0, "DELETE", "/admin/accounts/"+id, nil)
 	if resp.Status != http.StatusNoContent {
 		t.Fatalf("delete: %s", resp)
@@ -129,6 +145,10 @@ func TestAccountLifecycle(t *testing.T) {
 	resp, _ = c.Do(ctx, 0, "POST", "/admin/accounts", map[string]string{"email": "life@example.com", "plan": "free"})
 	if resp.Status != 201 {
 		t.Fatalf("re-create: %s", resp)
+	}
+	// And so is the domain: it went with the deleted account.
+	if resp := site(resp.JSON()["id"].(string)); resp.Status != 201 {
+		t.Fatalf("the deleted account's domain was not freed: %s", resp)
 	}
 }
 

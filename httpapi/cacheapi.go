@@ -288,9 +288,8 @@ func (s *Server) scriptInvalidate(w http.ResponseWriter, r *http.Request, _ http
 }
 
 func (s *Server) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	raw = strings.TrimSpace(raw)
-	if !ok || raw == "" {
+	raw := bearer(r)
+	if raw == "" {
 		return ErrWebhookRequired
 	}
 	p, err := s.deps.WebhookAuth.Authenticate(r.Context(), raw)

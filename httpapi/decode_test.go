@@ -29,10 +29,19 @@ func FuzzDecodeJSON(f *testing.F) {
 }
 
 func TestStatusOfEveryKind(t *testing.T) {
+	want := map[errkind.Kind]int{
+		errkind.Internal: 500, errkind.Invalid: 400, errkind.Unauthorized: 401, errkind.Forbidden: 403,
+		errkind.NotFound: 404, errkind.Conflict: 409, errkind.TooLarge: 413, errkind.TooMany: 429,
+		errkind.Unavailable: 503,
+	}
 	for k := errkind.Internal; k <= errkind.Unavailable; k++ {
-		s := statusOf(k)
-		if (k == errkind.Internal) != (s == 500) {
-			t.Errorf("kind %v maps to %d", k, s)
+		w, ok := want[k]
+		if !ok {
+			t.Errorf("kind %v has no expected status in this table", k)
+			continue
+		}
+		if s := statusOf(k); s != w {
+			t.Errorf("kind %v maps to %d, want %d", k, s, w)
 		}
 	}
 }

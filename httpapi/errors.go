@@ -15,8 +15,6 @@ import (
 var (
 	// ErrNotFound is the body of unknown routes.
 	ErrNotFound = errkind.New(errkind.NotFound, "not found")
-	// ErrMethodNotAllowed is the body of known paths with a wrong method.
-	ErrMethodNotAllowed = errkind.New(errkind.Invalid, "method not allowed")
 	// ErrAdminTokenRequired means /admin was called without a bearer token.
 	ErrAdminTokenRequired = errkind.New(errkind.Unauthorized, "admin token required: send Authorization: Bearer <token>")
 	// ErrAdminTokenInvalid means the bearer token is not the admin token.

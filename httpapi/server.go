@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -255,12 +254,11 @@ func (s *Server) route(method, path string, h handler) {
 // admin registers an operator-only route.
 func (s *Server) admin(method, path string, h handler) {
 	s.route(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		auth := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		token := bearer(r)
+		if token == "" {
 			return ErrAdminTokenRequired
 		}
-		if s.deps.Admin == nil || !s.deps.Admin.Check(strings.TrimSpace(token)) {
+		if s.deps.Admin == nil || !s.deps.Admin.Check(token) {
 			return ErrAdminTokenInvalid
 		}
 		return h(w, r, ps)

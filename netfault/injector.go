@@ -23,12 +23,13 @@ type Injector struct {
 	mu      sync.RWMutex
 	owner   map[string]string // address -> node name
 	groupOf map[string]int    // node name -> partition group; absent = unrestricted
+	down    map[string]bool   // nodes cut off from everyone, whatever the partition
 	conns   map[*conn]struct{}
 }
 
 // New returns an Injector with no partitions.
 func New() *Injector {
-	return &Injector{owner: map[string]string{}, groupOf: map[string]int{}}
+	return &Injector{owner: map[string]string{}, groupOf: map[string]int{}, down: map[string]bool{}}
 }
 
 // Register records that addr (host:port) belongs to node, so dials to addr
@@ -116,14 +117,40 @@ func (in *Injector) Allowed(from, to string) bool {
 }
 
 func (in *Injector) allowedLocked(from, toAddr string) bool {
-	if len(in.groupOf) == 0 {
+	if len(in.groupOf) == 0 && len(in.down) == 0 {
 		return true
 	}
 	toNode, ok := in.owner[toAddr]
 	if !ok || toNode == from {
 		return true
 	}
+	if in.down[from] || in.down[toNode] {
+		return false
+	}
 	return in.groupOf[from] == in.groupOf[toNode]
+}
+
+// Down cuts node off from everyone, closing its connections, as a crashed
+// process is, until Up. Partitions set meanwhile are kept: Down is not a
+// partition and Up undoes only Down.
+func (in *Injector) Down(node string) {
+	if in == nil {
+		return
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.down[node] = true
+	in.cutLocked()
+}
+
+// Up ends Down: node is again subject only to the partitions.
+func (in *Injector) Up(node string) {
+	if in == nil {
+		return
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	delete(in.down, node)
 }
 
 // DialContext dials addr on behalf of node from, failing with ErrPartitioned

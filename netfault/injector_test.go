@@ -34,6 +34,8 @@ func TestNilInjectorAllowsEverything(t *testing.T) {
 	in.Register("a", addrA)
 	in.Partition([]string{"a"}, []string{"b"})
 	in.Isolate("a")
+	in.Down("a")
+	in.Up("a")
 	in.Heal()
 	if !in.Allowed("a", addrB) || !in.Allowed("x", "203.0.113.1:1") {
 		t.Fatal("nil injector refused traffic")
@@ -211,6 +213,39 @@ func TestWrapConnCutByLaterPartition(t *testing.T) {
 	}
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, netfault.ErrPartitioned) {
 		t.Fatalf("read after isolate: err = %v, want ErrPartitioned", err)
+	}
+}
+
+// Down cuts a node off whatever the partition, closes its connections, and
+// Up restores exactly the partition that was there: a crashed node's
+// restart must not heal a test's partition.
+func TestDownKeepsPartitions(t *testing.T) {
+	srv := startEcho(t)
+	in := newInjector()
+	in.Register("server", srv.addr)
+	in.Partition([]string{"a", "b", "server"}, []string{"c"})
+
+	raw, err := net.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := in.WrapConn("a", srv.addr, raw)
+	defer c.Close()
+	roundTrip(t, c, "before")
+
+	in.Down("a")
+	if in.Allowed("a", addrB) || in.Allowed("b", addrA) {
+		t.Fatal("a down node still talks to its own group")
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, netfault.ErrPartitioned) {
+		t.Fatalf("write of a down node: err = %v, want ErrPartitioned", err)
+	}
+	in.Up("a")
+	if !in.Allowed("a", addrB) {
+		t.Fatal("Up did not let a talk to its group again")
+	}
+	if in.Allowed("a", addrC) || in.Allowed("b", addrC) {
+		t.Fatal("Up healed the partition")
 	}
 }
 

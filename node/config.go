@@ -12,6 +12,7 @@ import (
 	"github.com/rendercache/rendercache/netfault"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
+	"github.com/rendercache/rendercache/render"
 )
 
 // Config configures one node. Build it with Default and check it with
@@ -70,7 +71,8 @@ type Config struct {
 	// RenderTimeout caps one render. Default 20s.
 	RenderTimeout time.Duration
 	// RenderMemoryLimit is Chromium's memory ceiling in bytes; past it the
-	// browser is replaced between renders. Default 2 GiB.
+	// browser is replaced between renders. Default
+	// render.DefaultMemoryLimit (0 means the same); negative disables it.
 	RenderMemoryLimit int64
 	// Renderer, when set, renders instead of a Chromium the node starts
 	// itself; testcluster shares one browser between its nodes this way.
@@ -96,18 +98,19 @@ type Config struct {
 // Default returns the settings of `rendercache serve` with no flags.
 func Default() Config {
 	return Config{
-		DataDir:          "./data",
-		HTTPAddr:         "127.0.0.1:8080",
-		InternalAddr:     "127.0.0.1:8081",
-		RaftAddr:         "127.0.0.1:8082",
-		GossipAddr:       "127.0.0.1:8083",
-		Voters:           3,
-		DeadNodeTimeout:  30 * time.Second,
-		Plans:            plan.Defaults(),
-		KeyTouchInterval: 30 * time.Second,
-		RenderTimeout:    20 * time.Second,
-		CacheBytes:       256 << 20,
-		L2Bytes:          1 << 30,
+		DataDir:           "./data",
+		HTTPAddr:          "127.0.0.1:8080",
+		InternalAddr:      "127.0.0.1:8081",
+		RaftAddr:          "127.0.0.1:8082",
+		GossipAddr:        "127.0.0.1:8083",
+		Voters:            3,
+		DeadNodeTimeout:   30 * time.Second,
+		Plans:             plan.Defaults(),
+		KeyTouchInterval:  30 * time.Second,
+		RenderTimeout:     20 * time.Second,
+		RenderMemoryLimit: render.DefaultMemoryLimit,
+		CacheBytes:        256 << 20,
+		L2Bytes:           1 << 30,
 
 		UsageReportInterval: 10 * time.Second,
 	}

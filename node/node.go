@@ -48,15 +48,14 @@ type Node struct {
 	registry *prometheus.Registry
 	clients  []*http.Client // to peers' internal listeners; see peerClient
 
-	ring     *cache.Ring
-	pages    *page.Service
-	store    *pagestore.Store
-	renderer page.Renderer
-	browser  *render.Pool // nil when cfg.Renderer is injected
-	ctl      *cachectl.Service
-	jobs     *jobs.Runner
-	usage    *usage.Counter
-	limiter  *ratelimit.Limiter
+	ring    *cache.Ring
+	pages   *page.Service
+	store   *pagestore.Store
+	browser *render.Pool // nil when cfg.Renderer is injected
+	ctl     *cachectl.Service
+	jobs    *jobs.Runner
+	usage   *usage.Counter
+	limiter *ratelimit.Limiter
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -83,9 +82,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n := &Node{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
-			// Not kill: a node that never started has no traffic to
-			// cut, and isolating it would keep a retried start cut off.
-			n.teardown()
+			n.kill()
 		}
 	}()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -240,11 +237,7 @@ func (n *Node) storeAdminToken(ctx context.Context) error {
 	if token == "" {
 		token, generated = operator.NewToken(), true
 	}
-	apply := func(ctx context.Context, cmd consensus.Command) error {
-		_, err := n.raft.Apply(ctx, cmd)
-		return err
-	}
-	if err := operator.StoreToken(ctx, apply, token); err != nil {
+	if err := operator.StoreToken(ctx, n.raft, token); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	if generated && n.cfg.OnAdminToken != nil {
@@ -340,17 +333,14 @@ func (n *Node) Kill() {
 	n.stopOnce.Do(func() { n.kill() })
 }
 
-// kill cuts the node's traffic in fault-injection tests, so that
-// connections die as they would with the process, then tears it down.
+// kill closes everything without a goodbye to the cluster. In
+// fault-injection tests the node is down meanwhile, so that its connections
+// die as they would with the process; partitions are left as they are.
 func (n *Node) kill() {
 	if n.cfg.Faults != nil {
-		n.cfg.Faults.Isolate(n.cfg.Name)
+		n.cfg.Faults.Down(n.cfg.Name)
+		defer n.cfg.Faults.Up(n.cfg.Name)
 	}
-	n.teardown()
-}
-
-// teardown closes everything without a goodbye to the cluster.
-func (n *Node) teardown() {
 	if n.httpSrv != nil {
 		n.httpSrv.Close()
 	}

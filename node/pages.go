@@ -16,6 +16,7 @@ import (
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/pagestore"
+	"github.com/rendercache/rendercache/periodic"
 	"github.com/rendercache/rendercache/ratelimit"
 	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/sitemap"
@@ -36,8 +37,8 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 	if n.store, err = pagestore.Open(n.db.Local(), pagestore.Options{Limit: n.cfg.L2Bytes}); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	n.renderer = n.cfg.Renderer
-	if n.renderer == nil {
+	renderer := n.cfg.Renderer
+	if renderer == nil {
 		n.browser, err = render.New(ctx, render.Options{
 			ChromePath:  n.cfg.ChromePath,
 			Concurrency: n.cfg.RenderConcurrency,
@@ -49,7 +50,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 		if err != nil {
 			return fmt.Errorf("node: %w", err)
 		}
-		n.renderer = n.browser
+		renderer = n.browser
 	}
 	state := n.db.State()
 	n.usage = usage.NewCounter(n.cfg.Name, n.raft, state, n.log.With("subsystem", "usage"))
@@ -59,7 +60,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 		Client:   n.peerClient(3*n.cfg.RenderTimeout + 2*time.Minute),
 		Bytes:    n.cfg.CacheBytes,
 		Store:    n.store,
-		Renderer: n.renderer,
+		Renderer: renderer,
 		Domain:   func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
 		Version:  func(d domain.Domain, path string) string { return domain.Version(state, d, path) },
 		// The quota gate is cachectl's, which is created after the page
@@ -72,20 +73,13 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		t := time.NewTicker(sweepInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if k, err := n.store.Sweep(); err != nil {
-					n.log.Warn("page store sweep failed", "err", err)
-				} else if k > 0 {
-					n.log.Debug("expired pages removed", "count", k)
-				}
+		periodic.Run(ctx, sweepInterval, func(context.Context) {
+			if k, err := n.store.Sweep(); err != nil {
+				n.log.Warn("page store sweep failed", "err", err)
+			} else if k > 0 {
+				n.log.Debug("expired pages removed", "count", k)
 			}
-		}
+		})
 	}()
 	return nil
 }
@@ -93,12 +87,10 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 // updateRing points the cache ring at the live members.
 func (n *Node) updateRing() {
 	live := map[string]string{}
-	for _, m := range n.members.Members() {
-		if m.State == cluster.StateAlive && m.Meta.InternalAddr != "" {
-			live[m.Name] = m.Meta.InternalAddr
-		}
+	for _, m := range n.liveMembers() {
+		live[m.Name] = m.InternalAddr
 	}
-	live[n.cfg.Name] = ""
+	live[n.cfg.Name] = "" // this node serves its own keys in-process
 	n.ring.Set(live)
 }
 

@@ -2,8 +2,6 @@ package operator
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/secret"
@@ -63,21 +61,9 @@ func (a *Auth) Check(token string) bool {
 }
 
 // StoreToken replicates the hash of token so that every node accepts it.
-func StoreToken(ctx context.Context, apply func(context.Context, consensus.Command) error, token string) error {
-	cmd, err := consensus.NewCommand(cmdSetToken, 1, map[string]string{"hash": secret.Hash(token)})
-	if err != nil {
-		return err
-	}
-	if err := apply(ctx, cmd); err != nil {
-		return fmt.Errorf("store admin token: %w", err)
-	}
-	return nil
-}
-
-// HasToken reports whether a replicated admin token exists.
-func HasToken(state *storage.State) bool {
-	_, err := state.Get([]byte(keyToken))
-	return !errors.Is(err, storage.ErrNotFound) && err == nil
+func StoreToken(ctx context.Context, raft consensus.Applier, token string) error {
+	_, err := consensus.Propose(ctx, raft, "store admin token", cmdSetToken, 1, map[string]string{"hash": secret.Hash(token)})
+	return err
 }
 
 // NewToken returns a fresh admin token from the CSPRNG.

@@ -51,8 +51,9 @@ type Limiter struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	lastSweep time.Time
 }
 
 type bucket struct {
@@ -107,8 +108,14 @@ func (l *Limiter) local(key string, r Rule) Decision {
 	return Decision{RetryAfter: end.Sub(now)}
 }
 
-// sweepLocked drops the buckets of windows that ended.
+// sweepLocked drops the buckets of windows that ended, at most once a
+// second: a sweep walks every bucket, and at a window's turn every key
+// makes a new one.
 func (l *Limiter) sweepLocked(now time.Time) {
+	if now.Sub(l.lastSweep) < time.Second {
+		return
+	}
+	l.lastSweep = now
 	for k, b := range l.buckets {
 		if !now.Before(b.end) {
 			delete(l.buckets, k)

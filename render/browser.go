@@ -30,9 +30,8 @@ type browser struct {
 	dir         string // its user data dir
 
 	// Under Pool.mu.
-	refs     int         // renders using it
-	retired  bool        // replaced by a new browser; shut down once refs is 0
-	deadline *time.Timer // shuts a retired browser down even if a render wedges on it
+	refs    int  // renders using it
+	retired bool // replaced by a new browser; shut down once refs is 0
 
 	stopOnce sync.Once
 }
@@ -164,9 +163,6 @@ func (p *Pool) shutdown(b *browser) {
 		}
 		p.mu.Lock()
 		delete(p.browsers, b)
-		if b.deadline != nil {
-			b.deadline.Stop()
-		}
 		p.mu.Unlock()
 		if b.pid > 0 {
 			p.log.Info("chromium stopped", "pid", b.pid)

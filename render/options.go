@@ -14,6 +14,10 @@ import (
 
 // Options configure a Pool. The zero value is usable: every field has a
 // default, and the zero Policy is the strict one (public addresses only).
+// DefaultMemoryLimit is the browser's memory ceiling unless Options or
+// the node's flag say otherwise: room for a dozen heavy tabs.
+const DefaultMemoryLimit = 2 << 30
+
 type Options struct {
 	// ChromePath is the browser binary. Default: the first of chromium,
 	// chromium-browser, google-chrome and google-chrome-stable on PATH.
@@ -33,7 +37,8 @@ type Options struct {
 	MaxBody int64
 	// MemoryLimit is the browser's memory ceiling in bytes (the
 	// proportional set size of all its processes); past it the browser is
-	// replaced between renders. Default 2 GiB; negative disables it.
+	// replaced between renders. Default DefaultMemoryLimit; negative
+	// disables it.
 	MemoryLimit int64
 	// MemoryCheck is how often the ceiling is checked. Default 15s.
 	MemoryCheck time.Duration
@@ -73,7 +78,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.MaxBody = 10 << 20
 	}
 	if o.MemoryLimit == 0 {
-		o.MemoryLimit = 2 << 30
+		o.MemoryLimit = DefaultMemoryLimit
 	}
 	if o.MemoryCheck == 0 {
 		o.MemoryCheck = 15 * time.Second

@@ -11,13 +11,13 @@ import (
 // bounded so that an overloaded node refuses at once. Safe for concurrent
 // use.
 type slots struct {
-	mu       sync.Mutex
-	free     int    // slots nobody holds
-	inflight int    // slots held
-	limit    int    // the wait queue's bound
-	seq      uint64 // arrivals, for FIFO order within a priority
-	waiting  waitHeap
-	closed   bool
+	mu      sync.Mutex
+	n       int    // slots in all
+	free    int    // slots nobody holds; n-free are held
+	limit   int    // the wait queue's bound
+	seq     uint64 // arrivals, for FIFO order within a priority
+	waiting waitHeap
+	closed  bool
 }
 
 // waiter is one caller in the wait queue.
@@ -30,7 +30,7 @@ type waiter struct {
 }
 
 // newSlots returns n slots with a wait queue of at most queue callers.
-func newSlots(n, queue int) *slots { return &slots{free: n, limit: queue} }
+func newSlots(n, queue int) *slots { return &slots{n: n, free: n, limit: queue} }
 
 // acquire takes a slot, waiting in line when none is free. It fails with
 // ErrQueueFull when the line is full, ErrClosed after close, or ctx's error.
@@ -42,7 +42,6 @@ func (s *slots) acquire(ctx context.Context, p Priority) error {
 	}
 	if s.free > 0 && len(s.waiting) == 0 {
 		s.free--
-		s.inflight++
 		s.mu.Unlock()
 		return nil
 	}
@@ -93,7 +92,6 @@ func (s *slots) releaseLocked() {
 		close(w.ready)
 		return
 	}
-	s.inflight--
 	s.free++
 }
 
@@ -111,7 +109,7 @@ func (s *slots) close() {
 func (s *slots) counts() (queued, active int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.waiting), s.inflight
+	return len(s.waiting), s.n - s.free
 }
 
 // waitHeap orders waiters by priority, then arrival.

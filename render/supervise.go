@@ -139,10 +139,8 @@ func (p *Pool) recycle(old *browser) {
 		return
 	}
 	// Renders hold old; the last one shuts it down (releaseBrowser). A
-	// render wedged on it is cut short after its timeout and the grace.
-	p.mu.Lock()
-	old.deadline = time.AfterFunc(p.opts.Timeout+hangGrace, func() { p.shutdown(old) })
-	p.mu.Unlock()
+	// render wedged on it is bounded by its own watchdog (renderTab),
+	// which kills the browser after the render's timeout and the grace.
 }
 
 // acquireBrowser returns the running browser, other than last, waiting

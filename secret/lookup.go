@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"context"
 	"errors"
 
 	"github.com/rendercache/rendercache/record"
@@ -29,4 +30,19 @@ func Lookup[T any](r record.Reader, indexPrefix, recordPrefix, digest string, ha
 		return zero, invalid
 	}
 	return v, nil
+}
+
+// LookupFresh is Lookup that, on a miss, waits for fresh (a read barrier)
+// and looks once more: a secret created on another node a moment ago works
+// here right after its 2xx, and known secrets never wait. Errors are
+// invalid, or fresh's error when the barrier fails.
+func LookupFresh[T any](ctx context.Context, fresh func(context.Context) error, r record.Reader, indexPrefix, recordPrefix, digest string, hashOf func(T) string, invalid error) (T, error) {
+	v, err := Lookup(r, indexPrefix, recordPrefix, digest, hashOf, invalid)
+	if !errors.Is(err, invalid) {
+		return v, err
+	}
+	if err := fresh(ctx); err != nil {
+		return v, err
+	}
+	return Lookup(r, indexPrefix, recordPrefix, digest, hashOf, invalid)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -385,7 +386,8 @@ func TestFullRestartKeepsState(t *testing.T) {
 }
 
 func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
-	c := testcluster.New(t, 3, testcluster.Options{TrailingLogs: 5})
+	dir := t.TempDir()
+	c := testcluster.New(t, 3, testcluster.Options{TrailingLogs: 5, Dir: dir})
 	ctx := ctxFor(t, 2*time.Minute)
 	l, err := c.WaitLeader(ctx)
 	if err != nil {
@@ -412,5 +414,11 @@ func TestLaggingNodeCatchesUpFromSnapshot(t *testing.T) {
 		if err != nil || resp.Status != http.StatusOK {
 			t.Fatalf("restarted node lacks %s: %v %v", id, resp, err)
 		}
+	}
+	// 40 entries are far below the snapshot threshold, so a snapshot on
+	// the lagging node is one the leader sent it.
+	metas, _ := filepath.Glob(filepath.Join(dir, c.Name(lag), "snapshots", "snapshots", "*", "meta.json"))
+	if len(metas) == 0 {
+		t.Fatal("the lagging node caught up without installing a snapshot: the test proves nothing")
 	}
 }

@@ -345,8 +345,6 @@ func (c *Cluster) Kill(i int) {
 	if n != nil {
 		n.Kill()
 	}
-	// The dead node's traffic is cut by Kill; let the survivors talk.
-	c.faults.Heal()
 }
 
 // Stop stops node i gracefully: it transfers leadership and leaves.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/periodic"
 	"github.com/rendercache/rendercache/record"
 	"github.com/rendercache/rendercache/storage"
 )
@@ -172,18 +173,11 @@ func (c *Counter) Report(ctx context.Context) error {
 // Run reports every interval until ctx ends. A node stopping gracefully
 // calls Report once more while it is still in raft.
 func (c *Counter) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			rctx, cancel := context.WithTimeout(ctx, interval+5*time.Second)
-			if err := c.Report(rctx); err != nil {
-				c.log.Debug("usage report failed; retrying next interval", "err", err)
-			}
-			cancel()
+	periodic.Run(ctx, interval, func(ctx context.Context) {
+		rctx, cancel := context.WithTimeout(ctx, interval+5*time.Second)
+		defer cancel()
+		if err := c.Report(rctx); err != nil {
+			c.log.Debug("usage report failed; retrying next interval", "err", err)
 		}
-	}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"github.com/rendercache/rendercache/account"
@@ -38,13 +37,10 @@ var (
 
 // Token is a stored webhook token: a digest, never the token.
 type Token struct {
-	ID        string    `json:"id"`
-	Domain    string    `json:"domain"`
-	AccountID string    `json:"accountId"`
-	Name      string    `json:"name"`
-	Hash      string    `json:"hash"`
-	Hint      string    `json:"hint"`
-	CreatedAt time.Time `json:"createdAt"`
+	View
+	Domain    string `json:"domain"`
+	AccountID string `json:"accountId"`
+	Hash      string `json:"hash"`
 }
 
 // View is a token as listings show it.
@@ -93,15 +89,11 @@ func Register(fsm *consensus.FSM) {
 
 // DeleteForDomain is the domain.Cascade that removes a domain's tokens.
 func DeleteForDomain(tx *storage.Tx, host string) error {
-	ids, err := record.Keys(tx, prefixDomain+host+"/")
+	tokens, err := record.Resolve[Token](tx, prefixDomain+host+"/", prefixToken, ErrNotFound)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		t, err := record.Get[Token](tx, prefixToken+id, ErrNotFound)
-		if err != nil {
-			return err
-		}
+	for _, t := range tokens {
 		if err := deleteToken(tx, t); err != nil {
 			return err
 		}
@@ -142,8 +134,8 @@ func (s *Service) Create(ctx context.Context, d domain.Domain, p plan.Plan, name
 		return Created{}, ErrBadName
 	}
 	raw := secret.New(TokenPrefix)
-	t := Token{ID: newID(), Domain: d.Domain, AccountID: d.AccountID, Name: name, Hash: secret.Hash(raw), Hint: secret.Hint(raw),
-		CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	t := Token{Domain: d.Domain, AccountID: d.AccountID, Hash: secret.Hash(raw),
+		View: View{ID: newID(), Name: name, Hint: secret.Hint(raw), CreatedAt: s.now().UTC().Truncate(time.Millisecond)}}
 	if _, err := consensus.Propose(ctx, s.raft, "create webhook token", cmdCreate, 1, t); err != nil {
 		return Created{}, err
 	}
@@ -160,7 +152,7 @@ func (s *Service) List(_ context.Context, d domain.Domain) ([]View, error) {
 	}
 	out := make([]View, 0, len(tokens))
 	for _, t := range tokens {
-		out = append(out, View{ID: t.ID, Name: t.Name, Hint: t.Hint, CreatedAt: t.CreatedAt})
+		out = append(out, t.View)
 	}
 	return out, nil
 }
@@ -188,14 +180,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 	if !secret.HasShape(raw, TokenPrefix) {
 		return Principal{}, ErrInvalid
 	}
-	digest := secret.Hash(raw)
-	t, err := s.lookup(digest)
-	if errors.Is(err, ErrInvalid) {
-		if ferr := s.raft.Fresh(ctx); ferr != nil {
-			return Principal{}, ferr
-		}
-		t, err = s.lookup(digest)
-	}
+	t, err := secret.LookupFresh(ctx, s.raft.Fresh, s.state, prefixHash, prefixToken, secret.Hash(raw), func(t Token) string { return t.Hash }, ErrInvalid)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -204,10 +189,6 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, erro
 		return Principal{}, ErrInvalid
 	}
 	return Principal{Token: t, Account: a}, nil
-}
-
-func (s *Service) lookup(digest string) (Token, error) {
-	return secret.Lookup(s.state, prefixHash, prefixToken, digest, func(t Token) string { return t.Hash }, ErrInvalid)
 }
 
 func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {

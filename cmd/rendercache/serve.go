@@ -85,7 +85,7 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 	fs.StringVar(&cfg.ChromePath, "chrome-path", "", "Chromium binary (default: chromium on PATH)")
 	fs.IntVar(&cfg.RenderConcurrency, "render-concurrency", 0, "concurrent renders (default: number of CPUs)")
 	fs.DurationVar(&cfg.RenderTimeout, "render-timeout", cfg.RenderTimeout, "cap on one render; a timed-out render is never cached")
-	fs.Int64Var(&cfg.RenderMemoryLimit, "render-memory-limit", 2<<30, "bytes of memory Chromium may use before it is replaced between renders")
+	fs.Int64Var(&cfg.RenderMemoryLimit, "render-memory-limit", cfg.RenderMemoryLimit, "bytes of memory Chromium may use before it is replaced between renders")
 	fs.Int64Var(&cfg.CacheBytes, "cache-bytes", cfg.CacheBytes, "bytes of rendered pages this node keeps in memory")
 	fs.Int64Var(&cfg.L2Bytes, "l2-bytes", cfg.L2Bytes, "bytes of rendered pages this node keeps on disk (L2)")
 	fs.TextVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
