@@ -43,10 +43,12 @@ type Principal struct {
 // HasRole reports whether the key was granted role.
 func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
 
-// Authenticate checks a raw key against local state. A key unknown locally
-// is looked up once more after a freshness barrier, so a key created on
-// another node works here right after its 2xx; known keys never wait.
-// Errors are ErrInvalid, or an Unavailable error when the barrier fails.
+// Authenticate checks a raw key against fresh state: it waits for a read
+// barrier first, so a key created on another node works here right after
+// its 2xx, and a key revoked (or whose account was deleted or downgraded)
+// anywhere is refused here from the moment that change returned 2xx. The
+// barrier is shared with the request's reads under a read scope. Errors
+// are ErrInvalid, or an Unavailable error when the barrier fails.
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	if !secret.HasShape(raw, LivePrefix) && !secret.HasShape(raw, TestPrefix) {
 		return Principal{}, ErrInvalid

@@ -177,6 +177,7 @@ func (n *Raft) Apply(ctx context.Context, cmd Command) (json.RawMessage, error) 
 	if err != nil {
 		return nil, err
 	}
+	scopeOf(ctx).set(false)
 	ctx, cancel := n.withDefaultTimeout(ctx)
 	defer cancel()
 	return n.onLeader(ctx, func(ctx context.Context) (json.RawMessage, error) {
@@ -188,8 +189,21 @@ func (n *Raft) Apply(ctx context.Context, cmd Command) (json.RawMessage, error) 
 
 // Fresh blocks until this node's state reflects every write acknowledged
 // before the call, on any node (read-your-writes for load-balanced clients).
-// It costs one round trip to the leader.
+// It costs one round trip to the leader, except under a read scope
+// (WithReadScope) where a barrier already completed.
 func (n *Raft) Fresh(ctx context.Context) error {
+	scope := scopeOf(ctx)
+	if scope.isFresh() {
+		return nil
+	}
+	if err := n.barrier(ctx); err != nil {
+		return err
+	}
+	scope.set(true)
+	return nil
+}
+
+func (n *Raft) barrier(ctx context.Context) error {
 	ctx, cancel := n.withDefaultTimeout(ctx)
 	defer cancel()
 	// The leader waits on its own raft barrier, not behind the node's

@@ -14,8 +14,8 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/webhook"
@@ -273,7 +273,10 @@ func (s *Server) observe(route string, w http.ResponseWriter, r *http.Request, h
 // metrics.
 func (s *Server) observeWithin(route string, timeout time.Duration, w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request) error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	// One read barrier per request: authentication takes it (credentials
+	// are always checked against fresh state) and the handler's reads
+	// reuse it.
+	ctx, cancel := context.WithTimeout(consensus.WithReadScope(r.Context()), timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}

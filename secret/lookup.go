@@ -32,17 +32,19 @@ func Lookup[T any](r record.Reader, indexPrefix, recordPrefix, digest string, ha
 	return v, nil
 }
 
-// LookupFresh is Lookup that, on a miss, waits for fresh (a read barrier)
-// and looks once more: a secret created on another node a moment ago works
-// here right after its 2xx, and known secrets never wait. Errors are
-// invalid, or fresh's error when the barrier fails.
+// LookupFresh waits for fresh (a read barrier) and then looks the secret
+// up: the answer reflects every write acknowledged before the call on any
+// node. A secret created elsewhere a moment ago therefore works here, and
+// one revoked, rotated or deleted elsewhere never works again once that
+// change returned 2xx, not even for one request. Under a read scope the
+// barrier is shared with the request's other reads
+// (consensus.WithReadScope). Errors are invalid, or fresh's error when the
+// barrier fails, so a node that cannot reach the leader refuses
+// credentials rather than trust stale state.
 func LookupFresh[T any](ctx context.Context, fresh func(context.Context) error, r record.Reader, indexPrefix, recordPrefix, digest string, hashOf func(T) string, invalid error) (T, error) {
-	v, err := Lookup(r, indexPrefix, recordPrefix, digest, hashOf, invalid)
-	if !errors.Is(err, invalid) {
-		return v, err
-	}
 	if err := fresh(ctx); err != nil {
-		return v, err
+		var zero T
+		return zero, err
 	}
 	return Lookup(r, indexPrefix, recordPrefix, digest, hashOf, invalid)
 }

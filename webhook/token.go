@@ -173,9 +173,11 @@ type Principal struct {
 	Account account.Account
 }
 
-// Authenticate returns the token a raw webhook token belongs to, falling
-// back to a freshness barrier for tokens created moments ago elsewhere. A
-// token whose account is gone is ErrInvalid.
+// Authenticate returns the token a raw webhook token belongs to, read
+// after a freshness barrier: a token created elsewhere moments ago works,
+// and one deleted (or whose account was deleted or downgraded) anywhere is
+// refused once that change returned 2xx. A token whose account is gone is
+// ErrInvalid.
 func (s *Service) Authenticate(ctx context.Context, raw string) (Principal, error) {
 	if !secret.HasShape(raw, TokenPrefix) {
 		return Principal{}, ErrInvalid
