@@ -16,6 +16,7 @@ import (
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/webhook"
