@@ -35,8 +35,11 @@ type Config struct {
 	ReconcileInterval time.Duration
 
 	// HeartbeatTimeout, ElectionTimeout, LeaderLeaseTimeout and
-	// CommitTimeout are raft's timings. Defaults are raft's (1s, 1s, 500ms,
-	// 50ms); tests use Fast.
+	// CommitTimeout are raft's timings. Defaults are 2s, 2s, 1s and 50ms:
+	// twice raft's own, because a node also runs Chromium, and a leader
+	// whose heartbeats were starved for 550-666 ms by renders on 2 cores
+	// stepped down under raft's 500ms lease. A failed leader is replaced
+	// within about 2-4 s. Tests use Fast.
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
@@ -72,9 +75,9 @@ func Default() Config {
 		Voters:             3,
 		DeadNodeTimeout:    30 * time.Second,
 		ReconcileInterval:  time.Second,
-		HeartbeatTimeout:   time.Second,
-		ElectionTimeout:    time.Second,
-		LeaderLeaseTimeout: 500 * time.Millisecond,
+		HeartbeatTimeout:   2 * time.Second,
+		ElectionTimeout:    2 * time.Second,
+		LeaderLeaseTimeout: time.Second,
 		CommitTimeout:      50 * time.Millisecond,
 		SnapshotThreshold:  8192,
 		TrailingLogs:       10240,
@@ -85,12 +88,13 @@ func Default() Config {
 }
 
 // Fast shortens c's timings for in-process test clusters on loopback, where
-// elections may take a few hundred milliseconds instead of seconds. The
-// values still leave room for -race on two cores.
+// elections may take a second instead of several. The lease still leaves
+// half a second for a heartbeat round: tests run under -race on two cores
+// beside Chromium, and a 200ms lease made leaders step down mid-test.
 func (c Config) Fast() Config {
-	c.HeartbeatTimeout = 400 * time.Millisecond
-	c.ElectionTimeout = 400 * time.Millisecond
-	c.LeaderLeaseTimeout = 200 * time.Millisecond
+	c.HeartbeatTimeout = 700 * time.Millisecond
+	c.ElectionTimeout = 700 * time.Millisecond
+	c.LeaderLeaseTimeout = 500 * time.Millisecond
 	c.CommitTimeout = 5 * time.Millisecond
 	c.ReconcileInterval = 200 * time.Millisecond
 	c.LeaderWait = 1500 * time.Millisecond

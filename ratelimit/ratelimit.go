@@ -7,8 +7,10 @@
 //
 // Limits are fixed windows ("60 per minute", "10 per hour"), matching how
 // the API documents them: a window allows exactly Limit requests, and the
-// 429 says when the window ends. Each window's bucket is a
-// golang.org/x/time/rate limiter that holds Limit tokens and never refills.
+// 429 says when the window ends. Each window's bucket counts the requests
+// it allowed; a request that then failed without doing its work (a 503
+// while the cluster elects a leader) is refunded, so an outage never uses
+// up a client's limit.
 package ratelimit
 
 import (
@@ -21,8 +23,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/rendercache/rendercache/cache"
 )
@@ -41,6 +41,9 @@ type Decision struct {
 	Allowed bool `json:"allowed"`
 	// RetryAfter is when the window ends, for a refused request.
 	RetryAfter time.Duration `json:"retryAfter"`
+	// Window names the window that counted an allowed request (its start
+	// in Unix nanoseconds), so that Refund returns it to the same window.
+	Window int64 `json:"window,omitempty"`
 }
 
 // Limiter decides requests against cluster-wide buckets. Safe for
@@ -57,8 +60,8 @@ type Limiter struct {
 }
 
 type bucket struct {
-	lim *rate.Limiter
-	end time.Time
+	used int
+	end  time.Time
 }
 
 // New returns a limiter over the node's ring; client calls other nodes'
@@ -73,37 +76,64 @@ func New(ring *cache.Ring, client *http.Client, log *slog.Logger) *Limiter {
 
 // Allow decides one request against the bucket named key.
 func (l *Limiter) Allow(ctx context.Context, key string, r Rule) Decision {
-	owner, addr := l.ring.Owner(key)
-	if owner == l.ring.Self() || addr == "" {
-		return l.local(key, r)
+	return l.ask(ctx, request{Key: key, Rule: r})
+}
+
+// Refund gives back a request that d allowed, for a request that failed
+// before doing its work: a client must not lose part of its limit to a
+// 503. A refund after d's window ended does nothing.
+func (l *Limiter) Refund(ctx context.Context, key string, r Rule, d Decision) {
+	if !d.Allowed || d.Window == 0 {
+		return
 	}
-	d, err := l.remote(ctx, addr, key, r)
+	l.ask(ctx, request{Key: key, Rule: r, Refund: d.Window})
+}
+
+// ask sends req to the bucket's owner, or decides here when this node
+// owns it or the owner cannot be reached.
+func (l *Limiter) ask(ctx context.Context, req request) Decision {
+	owner, addr := l.ring.Owner(req.Key)
+	if owner == l.ring.Self() || addr == "" {
+		return l.local(req)
+	}
+	d, err := l.remote(ctx, addr, req)
 	if err != nil {
 		l.log.Debug("rate limit owner unreachable; deciding locally", "owner", owner, "err", err)
-		return l.local(key, r)
+		return l.local(req)
 	}
 	return d
 }
 
-// local decides on this node's bucket.
-func (l *Limiter) local(key string, r Rule) Decision {
+// local decides (or refunds) on this node's bucket.
+func (l *Limiter) local(req request) Decision {
+	r := req.Rule
 	if r.Limit <= 0 || r.Window <= 0 {
 		return Decision{Allowed: true}
 	}
 	now := l.now()
 	start := now.Truncate(r.Window)
+	if req.Refund != 0 {
+		start = time.Unix(0, req.Refund)
+	}
 	end := start.Add(r.Window)
-	name := fmt.Sprintf("%s@%d/%d", key, r.Window, start.UnixNano())
+	name := fmt.Sprintf("%s@%d/%d", req.Key, r.Window, start.UnixNano())
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[name]
+	if req.Refund != 0 {
+		if ok && b.used > 0 {
+			b.used--
+		}
+		return Decision{}
+	}
 	if !ok {
 		l.sweepLocked(now)
-		b = &bucket{lim: rate.NewLimiter(0, r.Limit), end: end}
+		b = &bucket{end: end}
 		l.buckets[name] = b
 	}
-	if b.lim.AllowN(now, 1) {
-		return Decision{Allowed: true}
+	if b.used < r.Limit {
+		b.used++
+		return Decision{Allowed: true, Window: start.UnixNano()}
 	}
 	return Decision{RetryAfter: end.Sub(now)}
 }
@@ -126,10 +156,12 @@ func (l *Limiter) sweepLocked(now time.Time) {
 type request struct {
 	Key  string `json:"key"`
 	Rule Rule   `json:"rule"`
+	// Refund, when set, names the window to give one request back to.
+	Refund int64 `json:"refund,omitempty"`
 }
 
-func (l *Limiter) remote(ctx context.Context, addr, key string, r Rule) (Decision, error) {
-	body, _ := json.Marshal(request{Key: key, Rule: r})
+func (l *Limiter) remote(ctx context.Context, addr string, r request) (Decision, error) {
+	body, _ := json.Marshal(r)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+PathPrefix, bytes.NewReader(body))
 	if err != nil {
 		return Decision{}, err
@@ -159,6 +191,6 @@ func (l *Limiter) Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(l.local(req.Key, req.Rule))
+		json.NewEncoder(w).Encode(l.local(req))
 	})
 }

@@ -63,3 +63,44 @@ func TestOwnerDecidesForOthers(t *testing.T) {
 		t.Fatal("an unreachable owner refused the request")
 	}
 }
+
+// A refunded request gives its place back in the window that counted it,
+// on the owner too when another node asks; a refund after that window
+// ended, or for a refused request, changes nothing.
+func TestRefund(t *testing.T) {
+	owner := New(cache.NewRing("a"), http.DefaultClient, nil)
+	now := time.Date(2026, 11, 23, 10, 0, 30, 0, time.UTC)
+	owner.now = func() time.Time { return now }
+	srv := httptest.NewServer(owner.Handler())
+	defer srv.Close()
+	ring := cache.NewRing("b")
+	ring.Set(map[string]string{"a": srv.Listener.Addr().String()})
+	asker := New(ring, http.DefaultClient, nil)
+	if o, _ := ring.Owner("k"); o != "a" {
+		t.Fatalf("bucket k is owned by %q; the test needs the remote owner", o)
+	}
+	ctx := context.Background()
+	rule := Rule{Limit: 2, Window: time.Minute}
+
+	first := asker.Allow(ctx, "k", rule)
+	asker.Allow(ctx, "k", rule)
+	refused := asker.Allow(ctx, "k", rule)
+	if !first.Allowed || refused.Allowed {
+		t.Fatalf("first %+v, third %+v; want allowed, then refused", first, refused)
+	}
+	asker.Refund(ctx, "k", rule, refused)
+	if d := asker.Allow(ctx, "k", rule); d.Allowed {
+		t.Fatal("refunding a refused request freed a place")
+	}
+	asker.Refund(ctx, "k", rule, first)
+	if d := asker.Allow(ctx, "k", rule); !d.Allowed {
+		t.Fatal("a refunded request's place was not given back")
+	}
+	now = now.Add(time.Minute) // the next window
+	owner.Allow(ctx, "k", rule)
+	owner.Allow(ctx, "k", rule)
+	asker.Refund(ctx, "k", rule, first) // counted in the last window
+	if d := asker.Allow(ctx, "k", rule); d.Allowed {
+		t.Fatal("a refund for an ended window freed a place in the current one")
+	}
+}

@@ -65,6 +65,7 @@ func (p *Pool) launch(ctx context.Context) (*browser, error) {
 		// included, and so nowhere.
 		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+		chromedp.ModifyCmdFunc(lowPriority(p.opts.Niceness)),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	logf := func(format string, args ...any) { p.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }

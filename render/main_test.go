@@ -226,18 +226,24 @@ fetch('/api/slow' + location.search).then(r => r.text()).then(t => { document.ge
 	})
 }
 
-// procStat returns a process's state letter and parent PID.
-func procStat(pid int) (state string, ppid int, ok bool) {
+// statFields returns the fields of /proc/<pid>/stat after the command
+// (which may contain spaces): state, ppid, ... (field 3 onwards of proc(5)).
+func statFields(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return "", 0, false
+		return nil
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return "", 0, false
+		return nil
 	}
-	f := strings.Fields(s[i+1:])
+	return strings.Fields(s[i+1:])
+}
+
+// procStat returns a process's state letter and parent PID.
+func procStat(pid int) (state string, ppid int, ok bool) {
+	f := statFields(pid)
 	if len(f) < 2 {
 		return "", 0, false
 	}

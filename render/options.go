@@ -42,6 +42,11 @@ type Options struct {
 	MemoryLimit int64
 	// MemoryCheck is how often the ceiling is checked. Default 15s.
 	MemoryCheck time.Duration
+	// Niceness lowers Chromium's CPU priority by this nice(1) increment
+	// (1..19), so the node's raft and gossip keep their deadlines while
+	// renders saturate the CPU. Default DefaultNiceness; negative runs
+	// Chromium at the node's priority.
+	Niceness int
 	// Policy decides which addresses the document and every subrequest
 	// may reach.
 	Policy origin.Policy
@@ -61,6 +66,12 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("render: Timeout, IdleTime and MemoryCheck must not be negative")
 	case o.MaxBody < 0:
 		return o, fmt.Errorf("render: MaxBody %d is negative", o.MaxBody)
+	}
+	if o.Niceness > 19 {
+		return o, fmt.Errorf("render: Niceness %d is above 19", o.Niceness)
+	}
+	if o.Niceness == 0 {
+		o.Niceness = DefaultNiceness
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = runtime.NumCPU()

@@ -33,7 +33,11 @@ type renderBench struct {
 
 const benchBot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
-func newRenderBench(b *testing.B) *renderBench {
+func newRenderBench(b *testing.B) *renderBench { return newRenderBenchWith(b, testcluster.Options{}) }
+
+// newRenderBenchWith is newRenderBench on a cluster with opts (the
+// renderer is set here).
+func newRenderBenchWith(b *testing.B, opts testcluster.Options) *renderBench {
 	pool, err := render.New(context.Background(), render.Options{Concurrency: 2, Policy: origin.Policy{AllowPrivate: true}})
 	if err != nil {
 		b.Fatal(err)
@@ -44,7 +48,8 @@ func newRenderBench(b *testing.B) *renderBench {
 		io.WriteString(w, body)
 	}))
 	b.Cleanup(srv.Close)
-	c := testcluster.New(b, 3, testcluster.Options{Renderer: pool})
+	opts.Renderer = pool
+	c := testcluster.New(b, 3, opts)
 	// Registered after the cluster, so it runs before the cluster's
 	// goroutine check.
 	b.Cleanup(func() { pool.Close() })
