@@ -216,6 +216,15 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 			return nil, err
 		}
 	}
+	// 10. An operator's pending admin-token reset (rendercache admin-token
+	// reset) goes through raft once there is a leader.
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if _, err := operator.ApplyPendingReset(runCtx, n.raft, cfg.DataDir, log); err != nil && runCtx.Err() == nil {
+			log.Error("admin token reset failed", "err", err)
+		}
+	}()
 	log.Info("node started", "http", n.HTTPAddr(), "internal", n.InternalAddr(), "raft", n.raft.Addr(), "gossip", cfg.GossipAddr, "bootstrapped", n.bootstrapped)
 	return n, nil
 }

@@ -2,8 +2,11 @@ package operator
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/storage"
 )
@@ -16,17 +19,42 @@ const (
 	TokenPrefix = "rk_admin_"
 )
 
+var (
+	// ErrBadHash is a stored or proposed token digest that is not a hex
+	// SHA-256.
+	ErrBadHash = errkind.New(errkind.Invalid, "admin token hash must be 64 lower-case hex characters")
+	// ErrNoPendingReset means a data dir holds no admin-token reset.
+	ErrNoPendingReset = errors.New("operator: no pending admin-token reset")
+)
+
 // Register installs the operator commands in fsm.
 func Register(fsm *consensus.FSM) {
-	fsm.Register(cmdSetToken, func(tx *storage.Tx, cmd consensus.Command) (any, error) {
-		var req struct {
-			Hash string `json:"hash"`
-		}
-		if err := cmd.Decode(&req); err != nil {
-			return nil, err
-		}
-		return nil, tx.Set([]byte(keyToken), []byte(req.Hash))
-	})
+	fsm.Register(cmdSetToken, applySetToken)
+}
+
+// applySetToken replaces the replicated admin token hash. A malformed hash
+// is refused, so no command can leave the cluster without a usable token
+// hash.
+func applySetToken(tx *storage.Tx, cmd consensus.Command) (any, error) {
+	var req struct {
+		Hash string `json:"hash"`
+	}
+	if err := cmd.Decode(&req); err != nil {
+		return nil, err
+	}
+	if !validHash(req.Hash) {
+		return nil, ErrBadHash
+	}
+	return nil, tx.Set([]byte(keyToken), []byte(req.Hash))
+}
+
+// validHash reports whether h is a digest as secret.Hash writes it.
+func validHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	b, err := hex.DecodeString(h)
+	return err == nil && hex.EncodeToString(b) == h
 }
 
 // Auth checks admin tokens against the token configured on this node (if
@@ -60,9 +88,15 @@ func (a *Auth) Check(token string) bool {
 	return ok
 }
 
-// StoreToken replicates the hash of token so that every node accepts it.
+// StoreToken replicates the hash of token so that every node accepts it
+// and the token it replaces stops working.
 func StoreToken(ctx context.Context, raft consensus.Applier, token string) error {
-	_, err := consensus.Propose(ctx, raft, "store admin token", cmdSetToken, 1, map[string]string{"hash": secret.Hash(token)})
+	return storeHash(ctx, raft, secret.Hash(token))
+}
+
+// storeHash replicates a token digest.
+func storeHash(ctx context.Context, raft consensus.Applier, hash string) error {
+	_, err := consensus.Propose(ctx, raft, "store admin token", cmdSetToken, 1, map[string]string{"hash": hash})
 	return err
 }
 

@@ -67,9 +67,9 @@ func New(ctx context.Context, o Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "rendercache-render-")
+	dir, err := newWorkDir(o.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("render: user data dir: %w", err)
+		return nil, err
 	}
 	p := &Pool{
 		opts:       o,

@@ -22,23 +22,36 @@ type DevCommand struct {
 	Stdout, Stderr io.Writer
 }
 
+var devCmd = command{
+	name: "dev",
+	args: "[--nodes N] [flags]",
+	summary: `Run an N-node cluster in one process, sharing one Chromium, for local
+experiments: real raft, gossip and Pebble on 127.0.0.1. Origins on private
+addresses (localhost) are allowed. Stop it with Ctrl-C.`,
+}
+
 // Run starts the cluster, prints every node's addresses and the admin
 // token, and stops everything on Ctrl-C.
 func (c *DevCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	nodes := fs.Int("nodes", 3, "number of nodes")
 	basePort := fs.Int("base-port", 8080, "node i serves its public API on 127.0.0.1:(base-port+i); 0 picks free ports")
 	dir := fs.String("data-dir", "", "keep node data here (default: a temp dir removed on exit)")
 	voters := fs.Int("voters", 3, "raft voters")
 	chrome := fs.String("chrome-path", "", "Chromium binary (default: chromium on PATH); one browser serves every node")
 	logLevel := slog.LevelWarn
-	fs.TextVar(&logLevel, "log-level", logLevel, "log level")
-	if err := fs.Parse(args); err != nil {
+	fs.TextVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error")
+	if help, err := devCmd.parseFlags(fs, args); help || err != nil {
+		if help {
+			devCmd.printHelp(c.Stdout, fs)
+		}
 		return err
 	}
+	if fs.NArg() > 0 {
+		return &usageError{cmd: devCmd.name, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
 	if *nodes < 1 || *nodes > 64 {
-		return fmt.Errorf("dev: --nodes must be between 1 and 64")
+		return &usageError{cmd: devCmd.name, err: fmt.Errorf("--nodes must be between 1 and 64")}
 	}
 	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: logLevel}))
 	// Dev origins are usually on localhost, so private addresses are

@@ -27,6 +27,7 @@ func freePort(t *testing.T) string {
 
 type proc struct {
 	name, http, gossip string
+	args               []string
 	cmd                *exec.Cmd
 }
 
@@ -37,15 +38,34 @@ func TestProcessesSurviveKill9(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "rendercache")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
+	// The nodes' temp dirs, where each keeps its browsers' data.
+	tmp := filepath.Join(dir, "tmp")
+	os.Mkdir(tmp, 0o700)
 	key := newClusterKey()
 	const token = "rk_admin_processtesttoken0000000000000000"
 
 	procs := make([]*proc, 3)
+	start := func(p *proc, args []string) {
+		t.Helper()
+		p.cmd = exec.Command(bin, args...)
+		// The key comes from the environment, as in a container.
+		p.cmd.Env = append(os.Environ(), "RENDERCACHE_CLUSTER_KEY="+key, "TMPDIR="+tmp)
+		logf, _ := os.OpenFile(filepath.Join(dir, p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		p.cmd.Stdout, p.cmd.Stderr = logf, logf
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmd := p.cmd
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			logf.Close()
+			if t.Failed() {
+				dumpLog(t, logf.Name())
+			}
+		})
+	}
 	for i := range procs {
 		p := &proc{name: fmt.Sprintf("p%d", i+1), http: freePort(t), gossip: freePort(t)}
 		args := []string{"serve",
@@ -61,24 +81,12 @@ func TestProcessesSurviveKill9(t *testing.T) {
 		}
 		if i > 0 {
 			args = append(args, "--join", procs[0].gossip)
+		} else {
+			args = append(args, "--allow-private-origins")
 		}
-		p.cmd = exec.Command(bin, args...)
-		// The key comes from the environment, as in a container.
-		p.cmd.Env = append(os.Environ(), "RENDERCACHE_CLUSTER_KEY="+key)
-		logf, _ := os.Create(filepath.Join(dir, p.name+".log"))
-		p.cmd.Stdout, p.cmd.Stderr = logf, logf
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		p.args = args
+		start(p, args)
 		procs[i] = p
-		t.Cleanup(func() {
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			p.cmd.Wait()
-			logf.Close()
-			if t.Failed() {
-				dumpLog(t, logf.Name())
-			}
-		})
 	}
 	url := func(p *proc) string { return "http://" + p.http }
 	auth := "Bearer " + token
@@ -120,10 +128,19 @@ func TestProcessesSurviveKill9(t *testing.T) {
 			survivors = append(survivors, p)
 		}
 	}
+	// The node that allows private origins said so at start, naming the
+	// flag.
+	if b, _ := os.ReadFile(filepath.Join(dir, "p1.log")); !strings.Contains(string(b), "level=WARN") || !strings.Contains(string(b), "flag=--allow-private-origins") {
+		t.Errorf("p1 started with --allow-private-origins and logged no warning naming it:\n%s", b)
+	}
+	renderDir := renderDirOf(t, tmp, victim.cmd.Process.Pid)
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	victim.cmd.Wait()
+	if _, err := os.Stat(renderDir); err != nil {
+		t.Fatalf("the killed node's render dir should still be there until a node starts: %v", err)
+	}
 
 	// Writes through each survivor succeed once a new leader is elected.
 	for i, p := range survivors {
@@ -144,6 +161,34 @@ func TestProcessesSurviveKill9(t *testing.T) {
 			}
 		}
 	}
+
+	// The killed node starts again and removes the render dir its first
+	// life left behind; the survivors' dirs stay.
+	start(victim, victim.args)
+	waitFor(t, ctx, victim.name+" serving again", func() bool {
+		resp, err := testcluster.Do(ctx, url(victim), "GET", "/healthz", "", nil)
+		return err == nil && resp.Status == 200
+	})
+	if _, err := os.Stat(renderDir); !os.IsNotExist(err) {
+		t.Fatalf("the killed node's render dir %s survived its restart: %v", renderDir, err)
+	}
+	for _, p := range append(survivors, victim) {
+		renderDirOf(t, tmp, p.cmd.Process.Pid)
+	}
+}
+
+// renderDirOf returns the render dir (in tmp) owned by process pid.
+func renderDirOf(t *testing.T, tmp string, pid int) string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "rendercache-render-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner.json"))
+		if err == nil && strings.Contains(string(b), fmt.Sprintf(`"pid":%d,`, pid)) {
+			return d
+		}
+	}
+	t.Fatalf("no render dir of process %d among %v", pid, dirs)
+	return ""
 }
 
 func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {

@@ -29,10 +29,14 @@ type ServeCommand struct {
 // blocks until ctx is cancelled.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	cfg, logLevel, err := c.parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // parse printed the help
+	}
 	if err != nil {
 		return err
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	warnOriginPolicy(cfg.Logger, cfg)
 	cfg.OnAdminToken = func(token string) {
 		fmt.Fprintf(c.Stdout, "\nAdmin token (shown once, stored only as a hash):\n\n    %s\n\nUse it as: curl -H 'Authorization: Bearer %s' http://%s/admin/cluster\n\n", token, token, cfg.HTTPAddr)
 	}
@@ -53,6 +57,37 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	return n.Stop(stopCtx)
 }
 
+var serveCmd = command{
+	name: "serve",
+	args: "[flags]",
+	env:  true,
+	summary: `Run one node until SIGINT or SIGTERM, then leave the cluster gracefully.
+With no flags: a single-node cluster on 127.0.0.1:8080 with its state in ./data.
+A node with an empty data dir and no --join founds a cluster and prints its
+admin token once; the others join it with --join and the same --cluster-key.`,
+	examples: `  rendercache serve
+  rendercache serve --allow-private-origins        # origins on localhost (development)
+  RENDERCACHE_CLUSTER_KEY=... rendercache serve --name n2 --data-dir /var/lib/rc2 --join 10.0.0.1:8083
+`,
+}
+
+// warnOriginPolicy says at start when origins may reach private
+// networks, naming the flag that allows it.
+func warnOriginPolicy(log *slog.Logger, cfg node.Config) {
+	if cfg.AllowPrivateOrigins {
+		log.Warn("private origins are allowed: domains may use origins on private, loopback and link-local addresses, and renders may reach them; for development only", "flag", "--allow-private-origins")
+	}
+	if len(cfg.AllowOriginCIDRs) > 0 {
+		nets := make([]string, len(cfg.AllowOriginCIDRs))
+		for i, p := range cfg.AllowOriginCIDRs {
+			nets[i] = p.String()
+		}
+		log.Warn("origins may use private addresses in these networks", "flag", "--allow-origin-cidrs", "cidrs", strings.Join(nets, ","))
+	}
+}
+
+// parse reads the flags and RENDERCACHE_* variables into a node config.
+// For -h or --help it prints the help to Stdout and returns flag.ErrHelp.
 func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 	getenv := c.Getenv
 	if getenv == nil {
@@ -60,7 +95,6 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 	}
 	cfg := node.Default()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	var (
 		join       listFlag
 		clusterKey string
@@ -68,36 +102,40 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 		logLevel   = slog.LevelInfo
 	)
 	fs.StringVar(&cfg.Name, "name", "", "unique node name (default: the host name)")
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for Pebble state and raft snapshots")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for Pebble state (state/), raft snapshots, peers.json and a generated cluster.key")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "public API listen address")
 	fs.StringVar(&cfg.InternalAddr, "internal-addr", cfg.InternalAddr, "node-to-node listen address (authenticated with the cluster key)")
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", cfg.RaftAddr, "raft TCP listen address")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "memberlist TCP+UDP listen address")
-	fs.Var(&join, "join", "gossip addresses of existing members, comma-separated or repeated")
+	fs.Var(&join, "join", "gossip `addresses` of existing members, comma-separated or repeated; retried in the background")
 	fs.IntVar(&cfg.Voters, "voters", cfg.Voters, "raft voters to keep; further nodes join as non-voters")
-	fs.StringVar(&clusterKey, "cluster-key", "", "base64 32-byte key (rendercache keygen); required to join; generated into <data-dir>/cluster.key on first bootstrap if unset")
-	fs.StringVar(&cfg.AdminToken, "admin-token", "", "operator token for /admin (default: generated on first bootstrap and printed once)")
-	fs.StringVar(&configPath, "config", "", "YAML (or JSON) file with plan definitions")
+	fs.StringVar(&clusterKey, "cluster-key", "", "base64 32-byte key (rendercache keygen) that encrypts gossip and authenticates node-to-node RPC; required to join (default: generated into <data-dir>/cluster.key on first bootstrap)")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "operator token for /admin; a lost one is replaced with 'rendercache admin-token reset' (default: generated on first bootstrap, printed once, stored hashed)")
+	fs.StringVar(&configPath, "config", "", "YAML (or JSON) `file` with plan definitions")
 	fs.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", cfg.DeadNodeTimeout, "how long a failed node stays in the raft configuration")
 	var cidrs listFlag
 	fs.BoolVar(&cfg.AllowPrivateOrigins, "allow-private-origins", false, "allow origins on private, loopback and link-local addresses (development only)")
-	fs.Var(&cidrs, "allow-origin-cidrs", "CIDRs whose private addresses origins may use, comma-separated (self-hosted origins)")
-	fs.StringVar(&cfg.ChromePath, "chrome-path", "", "Chromium binary (default: chromium on PATH)")
-	fs.IntVar(&cfg.RenderConcurrency, "render-concurrency", 0, "concurrent renders (default: number of CPUs)")
+	fs.Var(&cidrs, "allow-origin-cidrs", "`networks` (CIDRs, comma-separated) whose private addresses origins may use (self-hosted origins)")
+	fs.StringVar(&cfg.ChromePath, "chrome-path", "", "Chromium `binary` (default: chromium on PATH)")
+	fs.IntVar(&cfg.RenderConcurrency, "render-concurrency", 0, "concurrent renders on this node (default: the number of CPUs)")
 	fs.DurationVar(&cfg.RenderTimeout, "render-timeout", cfg.RenderTimeout, "cap on one render; a timed-out render is never cached")
 	fs.Int64Var(&cfg.RenderMemoryLimit, "render-memory-limit", cfg.RenderMemoryLimit, "bytes of memory Chromium may use before it is replaced between renders")
 	fs.Int64Var(&cfg.CacheBytes, "cache-bytes", cfg.CacheBytes, "bytes of rendered pages this node keeps in memory")
 	fs.Int64Var(&cfg.L2Bytes, "l2-bytes", cfg.L2Bytes, "bytes of rendered pages this node keeps on disk (L2)")
-	fs.TextVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	fs.TextVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error (default: info)")
+	help, err := serveCmd.parseFlags(fs, args)
+	if help {
+		serveCmd.printHelp(c.Stdout, fs)
+		return cfg, 0, flag.ErrHelp
+	}
+	if err != nil {
 		return cfg, 0, err
 	}
-	var err error
 	if fs.NArg() > 0 {
-		return cfg, 0, fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+		return cfg, 0, &usageError{cmd: serveCmd.name, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	if err := applyEnv(fs, getenv); err != nil {
-		return cfg, 0, fmt.Errorf("serve: %w", err)
+		return cfg, 0, &usageError{cmd: serveCmd.name, err: err}
 	}
 	cfg.Join = join
 	if cfg.AllowOriginCIDRs, err = origin.ParseCIDRs(cidrs); err != nil {
