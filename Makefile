@@ -17,8 +17,9 @@ build:
 	$(GO) build -o $(BIN) ./cmd/rendercache
 
 # run needs Chromium too: deps installs it on a fresh Debian machine.
+# ARGS passes flags to serve: make run ARGS=--allow-private-origins
 run: deps build
-	./$(BIN) serve --data-dir ./data
+	./$(BIN) serve --data-dir ./data $(ARGS)
 
 # deps installs what the tests need on a fresh Debian machine: Chromium for
 # the render tier (tests fail, never skip, without it).
