@@ -21,9 +21,10 @@ const (
 	TooLarge                 // the request body is over the limit; 413
 	TooMany                  // a rate limit was hit; 429
 	Unavailable              // no leader or no quorum; retry later; 503
+	BadMethod                // the route exists but not for this method; 405
 )
 
-var names = [...]string{"internal", "invalid", "unauthorized", "forbidden", "not_found", "conflict", "too_large", "too_many", "unavailable"}
+var names = [...]string{"internal", "invalid", "unauthorized", "forbidden", "not_found", "conflict", "too_large", "too_many", "unavailable", "bad_method"}
 
 // String returns a stable lowercase name of the kind.
 func (k Kind) String() string {

@@ -35,3 +35,17 @@ func TestKindOf(t *testing.T) {
 		})
 	}
 }
+
+func TestStringNamesEveryKind(t *testing.T) {
+	seen := map[string]Kind{}
+	for k := Internal; k <= BadMethod; k++ {
+		name := k.String()
+		if prev, dup := seen[name]; dup {
+			t.Errorf("kinds %d and %d are both %q", prev, k, name)
+		}
+		seen[name] = k
+	}
+	if got := (BadMethod + 1).String(); got != "internal" {
+		t.Errorf("unknown kind = %q, want internal", got)
+	}
+}

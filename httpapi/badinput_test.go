@@ -59,7 +59,7 @@ func TestBadInputGets4xxJSON(t *testing.T) {
 		{"patch bad json", "PATCH", "/admin/accounts/" + id, admin, `{"plan":`, 400},
 		{"patch unknown field", "PATCH", "/admin/accounts/" + id, admin, `{"plan":"pro","x":1}`, 400},
 		{"unknown route", "GET", "/nope", "", nil, 404},
-		{"wrong method", "PUT", "/admin/accounts", admin, `{}`, 400},
+		{"wrong method", "PUT", "/admin/accounts", admin, `{}`, 405},
 		{"path traversal id", "GET", "/admin/accounts/..%2f..%2fetc", admin, nil, 404},
 	}
 	for _, tt := range tests {

@@ -32,9 +32,9 @@ func TestStatusOfEveryKind(t *testing.T) {
 	want := map[errkind.Kind]int{
 		errkind.Internal: 500, errkind.Invalid: 400, errkind.Unauthorized: 401, errkind.Forbidden: 403,
 		errkind.NotFound: 404, errkind.Conflict: 409, errkind.TooLarge: 413, errkind.TooMany: 429,
-		errkind.Unavailable: 503,
+		errkind.Unavailable: 503, errkind.BadMethod: 405,
 	}
-	for k := errkind.Internal; k <= errkind.Unavailable; k++ {
+	for k := errkind.Internal; k <= errkind.BadMethod; k++ {
 		w, ok := want[k]
 		if !ok {
 			t.Errorf("kind %v has no expected status in this table", k)

@@ -43,8 +43,16 @@ func statusOf(k errkind.Kind) int {
 		return http.StatusTooManyRequests
 	case errkind.Unavailable:
 		return http.StatusServiceUnavailable
+	case errkind.BadMethod:
+		return http.StatusMethodNotAllowed
 	}
 	return http.StatusInternalServerError
+}
+
+// methodNotAllowed is the error of a route that exists, but not for method;
+// allow lists the methods it has, as the Allow header already sent does.
+func methodNotAllowed(method, allow string) error {
+	return errkind.New(errkind.BadMethod, "method "+method+" not allowed; allowed: "+allow)
 }
 
 // writeError writes err as {"error": message, ...fields} with the status of

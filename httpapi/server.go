@@ -16,7 +16,6 @@ import (
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/webhook"
@@ -200,9 +199,10 @@ func New(cfg Config, deps Deps) *Server {
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.observe("notfound", w, req, func(w http.ResponseWriter, req *http.Request) error { return ErrNotFound })
 	})
+	// httprouter sets the Allow header before calling this handler.
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.observe("notallowed", w, req, func(w http.ResponseWriter, req *http.Request) error {
-			return errkind.New(errkind.Invalid, "method "+req.Method+" not allowed; allowed: "+w.Header().Get("Allow"))
+			return methodNotAllowed(req.Method, w.Header().Get("Allow"))
 		})
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {

@@ -206,7 +206,8 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	internal.Handle(jobs.PathPrefix, n.jobs.Handler())
 	internal.Handle(ratelimit.PathPrefix, n.limiter.Handler())
 	n.intSrv = &http.Server{Handler: peer.Require(cfg.ClusterKey, internal), ReadHeaderTimeout: 10 * time.Second}
-	n.serve(n.httpSrv, n.httpLn)
+	// net/http's own answers to unparseable requests get JSON bodies too.
+	n.serve(n.httpSrv, httpapi.WrapListener(n.httpLn))
 	n.serve(n.intSrv, n.internalLn)
 
 	// 9. The founding node records the admin token's hash so that every

@@ -31,12 +31,15 @@ var idnaProfile = idna.Lookup
 // ASCII (internationalised names become punycode, "bücher.de" becomes
 // "xn--bcher-kva.de"). The result contains only a-z, 0-9, '-' and '.'.
 //
-// It refuses anything that is not a public DNS name of two or more labels:
-// URLs or names with a scheme, user, port, path, query or fragment, IP
-// addresses, single-label names such as "localhost", wildcards, underscores,
-// empty labels, labels that start or end with a hyphen, labels over 63
-// characters and names over 253. The error matches ErrBadHost and its
-// errkind message says what is wrong.
+// It refuses anything that is not a DNS name of two or more labels: URLs
+// or names with a scheme, user, port, path, query or fragment, IP
+// addresses, single-label names such as "localhost", wildcards,
+// underscores, empty labels, labels that start or end with a hyphen, labels
+// over 63 characters and names over 253. The error matches ErrBadHost and
+// its errkind message says what is wrong. Names under special-use domains,
+// such as "x.localhost", pass: whether they may be registered is
+// Policy.RegistrableHost's call, while lookups of registered names use
+// NormalizeHost alone.
 //
 // NormalizeHost is a pure function, safe for concurrent use.
 func NormalizeHost(s string) (string, error) {
@@ -182,4 +185,45 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// specialUseDomains are the domains whose names are not public DNS names:
+// those of IANA's Special-Use Domain Names registry (RFC 6761 and its
+// successors), with the registry's .arpa entries folded into "arpa", plus
+// .internal, which ICANN reserved for private use in 2024. The registry's
+// example.com, example.net and example.org are not here: they are delegated
+// and resolve publicly, and RFC 6761 asks software not to treat them
+// specially.
+//
+// Private domains name hosts inside one machine or network, or are
+// reserved for testing and documentation, so a cluster that may fetch
+// private origins may serve them too. The others exist in no network a site
+// could be served from. The first match wins, so home.arpa precedes arpa.
+var specialUseDomains = []struct {
+	domain  string
+	private bool
+	what    string
+}{
+	{"localhost", true, "names the local machine (RFC 6761)"},
+	{"local", true, "is for multicast DNS on a local network (RFC 6762)"},
+	{"internal", true, "is reserved for private networks"},
+	{"home.arpa", true, "is for home networks (RFC 8375)"},
+	{"test", true, "is reserved for testing (RFC 6761)"},
+	{"example", true, "is reserved for documentation (RFC 6761)"},
+	{"invalid", false, "is reserved for names that never exist (RFC 6761)"},
+	{"onion", false, "is reached only through Tor, not DNS (RFC 7686)"},
+	{"alt", false, "is for name systems other than DNS (RFC 9476)"},
+	{"arpa", false, "is reserved for Internet infrastructure such as reverse DNS (RFC 3172)"},
+}
+
+// specialUse reports whether the canonical name (a NormalizeHost result)
+// is or lies under a special-use domain, why it is not a public name, and
+// whether that domain is a private one (see specialUseDomains).
+func specialUse(name string) (why string, private, ok bool) {
+	for _, d := range specialUseDomains {
+		if name == d.domain || strings.HasSuffix(name, "."+d.domain) {
+			return fmt.Sprintf("%q is not a public domain name: .%s %s", name, d.domain, d.what), d.private, true
+		}
+	}
+	return "", false, false
 }
