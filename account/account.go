@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/errkind"
@@ -23,8 +24,8 @@ var (
 	ErrNotFound = errkind.New(errkind.NotFound, "account not found")
 	// ErrEmailTaken means another account already uses the email.
 	ErrEmailTaken = errkind.New(errkind.Conflict, "an account with this email already exists")
-	// ErrBadEmail means the email address does not parse.
-	ErrBadEmail = errkind.New(errkind.Invalid, "email must be a valid address such as ops@example.com")
+	// ErrBadEmail means the email address does not parse or is too long.
+	ErrBadEmail = errkind.New(errkind.Invalid, "email must be a valid address such as ops@example.com, at most 254 bytes")
 	// ErrUnknownPlan means the plan is not in the node's catalog.
 	ErrUnknownPlan = errkind.New(errkind.Invalid, "unknown plan")
 )
@@ -81,15 +82,28 @@ func Register(fsm *consensus.FSM, cascades ...Cascade) {
 	fsm.Register(cmdSetPlan, applySetPlan)
 }
 
+// Bounds of an email address (RFC 5321): the whole address, and its part
+// before the "@".
+const (
+	MaxEmailBytes      = 254
+	MaxEmailLocalBytes = 64
+)
+
 // NormalizeEmail validates an address and returns its canonical form
-// (trimmed, lowercased), which is what uniqueness is checked on.
+// (trimmed, lowercased), which is what uniqueness is checked on. A bare
+// addr-spec is required: no display name, no comments, no quoting, no
+// control characters, at most MaxEmailBytes.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 254 {
+	if s == "" || len(s) > MaxEmailBytes || !utf8.ValidString(s) {
 		return "", ErrBadEmail
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s, "@") {
+	if err != nil || a.Address != s || a.Name != "" {
+		return "", ErrBadEmail
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || at > MaxEmailLocalBytes {
 		return "", ErrBadEmail
 	}
 	return strings.ToLower(s), nil
@@ -117,6 +131,9 @@ func (s *Service) unknownPlan() error {
 
 // SetPlan moves an account to another plan of the catalog.
 func (s *Service) SetPlan(ctx context.Context, id, planName string) (Account, error) {
+	if !ValidID(id) {
+		return Account{}, ErrNotFound
+	}
 	if _, err := s.plans.Lookup(planName); err != nil {
 		return Account{}, s.unknownPlan()
 	}
@@ -133,6 +150,9 @@ func (s *Service) SetPlan(ctx context.Context, id, planName string) (Account, er
 
 // Delete removes an account.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	if !ValidID(id) {
+		return ErrNotFound
+	}
 	if _, err := consensus.Propose(ctx, s.raft, "delete account", cmdDelete, 1, map[string]string{"id": id}); err != nil {
 		return err
 	}
@@ -217,10 +237,24 @@ func applySetPlan(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	return a, record.Put(tx, prefixAccount+a.ID, a)
 }
 
+const (
+	idPrefix = "acct_"
+	idBytes  = 12
+)
+
 // newID returns a random account ID. IDs are chosen before proposal so that
 // Apply stays deterministic.
 func newID() string {
-	var b [12]byte
+	var b [idBytes]byte
 	rand.Read(b[:])
-	return "acct_" + hex.EncodeToString(b[:])
+	return idPrefix + hex.EncodeToString(b[:])
+}
+
+// ValidID reports whether id has the shape of an account ID. Services
+// refuse other IDs as not found before proposing, so that a caller cannot
+// put an arbitrary string into the raft log.
+func ValidID(id string) bool {
+	h, ok := strings.CutPrefix(id, idPrefix)
+	_, err := hex.DecodeString(h)
+	return ok && len(h) == 2*idBytes && err == nil
 }

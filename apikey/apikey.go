@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rendercache/rendercache/account"
@@ -39,8 +40,6 @@ var (
 	ErrLimit = errkind.New(errkind.Forbidden, "API key limit reached for your account")
 	// ErrUnknownRole means a role is not one the system knows.
 	ErrUnknownRole = errkind.New(errkind.Invalid, "unknown role; known roles: script")
-	// ErrBadName means the key's name is empty or too long.
-	ErrBadName = errkind.New(errkind.Invalid, `field "name" is required and must be at most 100 characters`)
 	// ErrBadExpiry means expiresAt is not in the future.
 	ErrBadExpiry = errkind.New(errkind.Invalid, `field "expiresAt" must be an RFC 3339 time in the future`)
 )
@@ -122,8 +121,8 @@ type NewKeyInput struct {
 }
 
 func (s *Service) validate(in *NewKeyInput, now time.Time) error {
-	if in.Name == "" || len(in.Name) > 100 {
-		return ErrBadName
+	if err := account.CheckName("name", in.Name); err != nil {
+		return err
 	}
 	for _, r := range in.Roles {
 		if !slices.Contains(knownRoles, r) {
@@ -144,6 +143,9 @@ func (s *Service) validate(in *NewKeyInput, now time.Time) error {
 // Create issues a key for an account and returns it with the raw key, the
 // only time the key is ever shown.
 func (s *Service) Create(ctx context.Context, accountID string, in NewKeyInput) (Created, error) {
+	if !account.ValidID(accountID) {
+		return Created{}, account.ErrNotFound
+	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	if err := s.validate(&in, now); err != nil {
 		return Created{}, err
@@ -180,6 +182,9 @@ func (s *Service) List(ctx context.Context, accountID string) ([]View, error) {
 
 // Revoke deletes an account's key. Another account's key is ErrNotFound.
 func (s *Service) Revoke(ctx context.Context, accountID, id string) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
 	if _, err := consensus.Propose(ctx, s.raft, "revoke key", cmdRevoke, 1, map[string]string{"accountId": accountID, "id": id}); err != nil {
 		return err
 	}
@@ -273,8 +278,21 @@ func applyTouch(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	return nil, nil
 }
 
+const (
+	idPrefix = "key_"
+	idBytes  = 10
+)
+
 func newID() string {
-	var b [10]byte
+	var b [idBytes]byte
 	rand.Read(b[:])
-	return "key_" + hex.EncodeToString(b[:])
+	return idPrefix + hex.EncodeToString(b[:])
+}
+
+// validID reports whether id has the shape of a key ID; Revoke refuses
+// others as not found rather than writing them into the raft log.
+func validID(id string) bool {
+	h, ok := strings.CutPrefix(id, idPrefix)
+	_, err := hex.DecodeString(h)
+	return ok && len(h) == 2*idBytes && err == nil
 }

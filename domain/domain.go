@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
+	"reflect"
 	"time"
 
 	"github.com/rendercache/rendercache/account"
@@ -77,7 +77,10 @@ const (
 
 const (
 	cmdCreate = "domain.create"
+	// cmdUpdate replaced a whole domain; only logs written before cmdPatch
+	// hold it.
 	cmdUpdate = "domain.update"
+	cmdPatch  = "domain.patch"
 	cmdDelete = "domain.delete"
 )
 
@@ -89,6 +92,7 @@ type Cascade func(tx *storage.Tx, domain string) error
 func Register(fsm *consensus.FSM, cascades ...Cascade) {
 	fsm.Register(cmdCreate, applyCreate)
 	fsm.Register(cmdUpdate, applyUpdate)
+	fsm.Register(cmdPatch, applyPatch)
 	fsm.Register(cmdPurge, applyPurge)
 	fsm.Register(cmdDelete, func(tx *storage.Tx, cmd consensus.Command) (any, error) {
 		var req struct{ AccountID, Domain string }
@@ -130,56 +134,16 @@ func NewService(raft consensus.Proposer, state *storage.State, policy origin.Pol
 	return &Service{raft: raft, state: state, policy: policy, now: time.Now}
 }
 
-// Settings are the changeable fields of a domain; nil means unchanged.
-type Settings struct {
-	Origin             *string         `json:"origin"`
-	CacheTTL           *int            `json:"cacheTtl"`
-	Render             *RenderSettings `json:"render"`
-	MonthlyRenderLimit *int64          `json:"monthlyRenderLimit"`
-}
-
-// apply validates s and writes it into d.
-func (s *Service) apply(ctx context.Context, d *Domain, set Settings) error {
-	if set.Origin != nil {
-		o, err := origin.ParseOrigin(*set.Origin)
-		if err != nil {
-			return err
-		}
-		if err := s.policy.CheckOrigin(ctx, nil, o); err != nil {
-			return err
-		}
-		d.Origin = o.String()
+// checkOrigin applies the origin policy to the origin set names, if any.
+func (s *Service) checkOrigin(ctx context.Context, set Settings) error {
+	if !set.Origin.Set || set.Origin.Null {
+		return nil
 	}
-	if set.CacheTTL != nil {
-		if *set.CacheTTL < MinCacheTTL || *set.CacheTTL > MaxCacheTTL {
-			return bad(fmt.Sprintf("cacheTtl must be between %d and %d seconds", MinCacheTTL, MaxCacheTTL))
-		}
-		d.CacheTTL = *set.CacheTTL
+	o, err := origin.ParseOrigin(set.Origin.Value)
+	if err != nil {
+		return err
 	}
-	if set.Render != nil {
-		r := *set.Render
-		if r.TimeoutMs != 0 && (r.TimeoutMs < MinRenderTimeMs || r.TimeoutMs > MaxRenderTimeMs) {
-			return bad(fmt.Sprintf("render.timeoutMs must be 0 (node default) or between %d and %d", MinRenderTimeMs, MaxRenderTimeMs))
-		}
-		if r.BlockResources == nil {
-			r.BlockResources = []string{}
-		}
-		for _, b := range r.BlockResources {
-			if !slices.Contains(BlockableResources, b) {
-				return bad(fmt.Sprintf("render.blockResources: unknown type %q; allowed: %v", b, BlockableResources))
-			}
-		}
-		slices.Sort(r.BlockResources)
-		r.BlockResources = slices.Compact(r.BlockResources)
-		d.Render = r
-	}
-	if set.MonthlyRenderLimit != nil {
-		if *set.MonthlyRenderLimit < 0 {
-			return bad("monthlyRenderLimit must be >= 0")
-		}
-		d.MonthlyRenderLimit = set.MonthlyRenderLimit
-	}
-	return nil
+	return s.policy.CheckOrigin(ctx, nil, o)
 }
 
 func bad(msg string) error { return errkind.New(errkind.Invalid, msg) }
@@ -190,15 +154,19 @@ func (s *Service) Create(ctx context.Context, acct account.Account, p plan.Plan,
 	if err != nil {
 		return Domain{}, err
 	}
-	if set.Origin == nil || *set.Origin == "" {
+	if !set.Origin.Set || set.Origin.Null || set.Origin.Value == "" {
 		return Domain{}, bad(`field "origin" is required`)
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	d := Domain{Domain: h, AccountID: acct.ID, CacheTTL: DefaultCacheTTL, CreatedAt: now, UpdatedAt: now,
-		Render: RenderSettings{BlockResources: slices.Clone(DefaultBlockResources), BlockTrackers: true}}
-	if err := s.apply(ctx, &d, set); err != nil {
+	set, err = set.normalize()
+	if err != nil {
 		return Domain{}, err
 	}
+	if err := s.checkOrigin(ctx, set); err != nil {
+		return Domain{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	// A create is a partial update of the defaults.
+	d := merge(Domain{Domain: h, AccountID: acct.ID, CacheTTL: DefaultCacheTTL, Render: DefaultRender(), CreatedAt: now, UpdatedAt: now}, set)
 	if _, err := consensus.Propose(ctx, s.raft, "create domain", cmdCreate, 1, map[string]any{"domain": d, "allowed": p.Sites}); err != nil {
 		return Domain{}, err
 	}
@@ -251,17 +219,25 @@ func (s *Service) List(ctx context.Context, accountID string) ([]Domain, error) 
 	return record.Resolve[Domain](s.state, prefixAccount+accountID+"/", prefixDomain, ErrNotFound)
 }
 
-// Update changes an account's domain settings.
+// Update changes the settings set names on an account's domain and leaves
+// the others as they are (see Settings). The merge happens in Apply, on
+// the domain as committed, so concurrent updates of different fields all
+// take effect. An update that changes nothing writes nothing and returns
+// the domain as it is.
 func (s *Service) Update(ctx context.Context, accountID, host string, set Settings) (Domain, error) {
-	d, err := s.Get(ctx, accountID, host)
+	h, err := origin.NormalizeHost(host)
+	if err != nil {
+		return Domain{}, ErrNotFound
+	}
+	set, err = set.normalize()
 	if err != nil {
 		return Domain{}, err
 	}
-	if err := s.apply(ctx, &d, set); err != nil {
+	if err := s.checkOrigin(ctx, set); err != nil {
 		return Domain{}, err
 	}
-	d.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	raw, err := consensus.Propose(ctx, s.raft, "update domain", cmdUpdate, 1, d)
+	req := patchRequest{AccountID: accountID, Domain: h, Settings: set, At: s.now().UTC().Truncate(time.Millisecond)}
+	raw, err := consensus.Propose(ctx, s.raft, "update domain", cmdPatch, 1, req)
 	if err != nil {
 		return Domain{}, err
 	}
@@ -314,6 +290,33 @@ func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	return d, tx.Set([]byte(prefixAccount+d.AccountID+"/"+d.Domain), nil)
 }
 
+// patchRequest is a partial update as it goes through raft: Settings
+// already normalised, and the time of the change.
+type patchRequest struct {
+	AccountID string    `json:"accountId"`
+	Domain    string    `json:"domain"`
+	Settings  Settings  `json:"settings"`
+	At        time.Time `json:"at"`
+}
+
+func applyPatch(tx *storage.Tx, cmd consensus.Command) (any, error) {
+	var req patchRequest
+	if err := cmd.Decode(&req); err != nil {
+		return nil, err
+	}
+	cur, err := OwnedNormal(tx, req.AccountID, req.Domain)
+	if err != nil {
+		return nil, err
+	}
+	d := merge(cur, req.Settings)
+	if reflect.DeepEqual(d, cur) {
+		return cur, nil
+	}
+	d.UpdatedAt = req.At
+	return d, record.Put(tx, prefixDomain+d.Domain, d)
+}
+
+// applyUpdate applies cmdUpdate entries of older logs.
 func applyUpdate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	var d Domain
 	if err := cmd.Decode(&d); err != nil {

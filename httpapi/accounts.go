@@ -5,6 +5,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
 )
 
@@ -51,17 +52,25 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, ps httproute
 	return nil
 }
 
+// patchAccountRequest is a partial update of an account. plan is its only
+// changeable field: left out, the account is unchanged; null is refused,
+// since an account always has a plan.
+type patchAccountRequest struct {
+	Plan domain.Field[string] `json:"plan"`
+}
+
 func (s *Server) patchAccount(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	var req struct {
-		Plan string `json:"plan"`
-	}
+	var req patchAccountRequest
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	if req.Plan == "" {
-		return errkind.New(errkind.Invalid, `field "plan" is required`)
+	if !req.Plan.Set {
+		return s.getAccount(w, r, ps)
 	}
-	a, err := s.deps.Accounts.SetPlan(r.Context(), ps.ByName("id"), req.Plan)
+	if req.Plan.Null || req.Plan.Value == "" {
+		return errkind.New(errkind.Invalid, `field "plan" cannot be null or empty: an account always has a plan`)
+	}
+	a, err := s.deps.Accounts.SetPlan(r.Context(), ps.ByName("id"), req.Plan.Value)
 	if err != nil {
 		return err
 	}

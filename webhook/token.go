@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/rendercache/rendercache/account"
@@ -31,8 +32,6 @@ var (
 	ErrNotFound = errkind.New(errkind.NotFound, "Webhook token not found")
 	// ErrInvalid is the 401 for a wrong or revoked webhook token.
 	ErrInvalid = errkind.New(errkind.Unauthorized, "Invalid webhook token")
-	// ErrBadName means the name is empty or too long.
-	ErrBadName = errkind.New(errkind.Invalid, `field "name" is required and must be at most 100 characters`)
 )
 
 // Token is a stored webhook token: a digest, never the token.
@@ -130,8 +129,8 @@ func (s *Service) Create(ctx context.Context, d domain.Domain, p plan.Plan, name
 	if !p.WebhookTokens {
 		return Created{}, ErrPlan
 	}
-	if name == "" || len(name) > 100 {
-		return Created{}, ErrBadName
+	if err := account.CheckName("name", name); err != nil {
+		return Created{}, err
 	}
 	raw := secret.New(TokenPrefix)
 	t := Token{Domain: d.Domain, AccountID: d.AccountID, Hash: secret.Hash(raw),
@@ -159,6 +158,9 @@ func (s *Service) List(_ context.Context, d domain.Domain) ([]View, error) {
 
 // Revoke deletes a token of the caller's domain.
 func (s *Service) Revoke(ctx context.Context, d domain.Domain, id string) error {
+	if !validID(id) {
+		return ErrNotFound
+	}
 	if _, err := consensus.Propose(ctx, s.raft, "revoke webhook token", cmdRevoke, 1, map[string]string{"accountId": d.AccountID, "domain": d.Domain, "id": id}); err != nil {
 		return err
 	}
@@ -217,8 +219,21 @@ func applyCreate(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	return nil, tx.Set([]byte(prefixDomain+t.Domain+"/"+t.ID), nil)
 }
 
+const (
+	idPrefix = "wht_"
+	idBytes  = 10
+)
+
 func newID() string {
-	var b [10]byte
+	var b [idBytes]byte
 	rand.Read(b[:])
-	return "wht_" + hex.EncodeToString(b[:])
+	return idPrefix + hex.EncodeToString(b[:])
+}
+
+// validID reports whether id has the shape of a token ID; Revoke refuses
+// others as not found rather than writing them into the raft log.
+func validID(id string) bool {
+	h, ok := strings.CutPrefix(id, idPrefix)
+	_, err := hex.DecodeString(h)
+	return ok && len(h) == 2*idBytes && err == nil
 }
