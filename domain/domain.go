@@ -150,7 +150,7 @@ func bad(msg string) error { return errkind.New(errkind.Invalid, msg) }
 
 // Create registers host for an account whose plan allows p.Sites sites.
 func (s *Service) Create(ctx context.Context, acct account.Account, p plan.Plan, host string, set Settings) (Domain, error) {
-	h, err := origin.NormalizeHost(host)
+	h, err := s.policy.RegistrableHost(host)
 	if err != nil {
 		return Domain{}, err
 	}
