@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -87,9 +88,19 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg, sitemaps: map[string]sitemapEntry{}}
 }
 
-// ErrOverQuota stops renders of a domain past 120% of its monthly renders;
-// the serve path proxies such misses to the origin instead.
-var ErrOverQuota = errkind.New(errkind.Forbidden, "monthly render quota exceeded")
+var (
+	// ErrOverQuota stops renders of a domain past 120% of its monthly
+	// renders; the serve path proxies such misses to the origin instead.
+	ErrOverQuota = errkind.New(errkind.Forbidden, "monthly render quota exceeded")
+	// ErrTooManyPaths refuses a request naming more than MaxRefreshPaths
+	// paths or URLs.
+	ErrTooManyPaths = errkind.New(errkind.Invalid, "at most "+strconv.Itoa(MaxRefreshPaths)+" paths per request")
+	// ErrBadSitemapURL refuses a warm-up's sitemap URL elsewhere than on
+	// the domain or its origin.
+	ErrBadSitemapURL = errkind.New(errkind.Invalid, "sitemap must be an http(s) URL on the domain or its origin")
+	// ErrBadKey is the Script API's 400 for a key it cannot read.
+	ErrBadKey = errkind.New(errkind.Invalid, "invalid cache key: expected render:<domain>:<path>, render:<domain> or render/<domain>/<version>/<variant>/<path>")
+)
 
 // QuotaFactor is the share of the monthly renders after which misses
 // bypass rendering, in percent.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
@@ -138,13 +137,20 @@ type purgeAnswer struct {
 // that bumps the cache version, then every live member confirms it applied
 // the write and drops the pages from its L2. It returns the number of
 // cached entries deleted. After it returns no live node serves the old
-// pages; a node that cannot confirm in time is logged.
+// pages; a node that cannot confirm in time is logged. paths are page
+// references as page.NormalizeRef takes them, at most MaxRefreshPaths;
+// their queries and fragments are ignored (purges work on paths), and a
+// refused one fails the whole call before anything is written.
 func (s *Service) Purge(ctx context.Context, accountID, host string, paths []string) (int, error) {
+	norm, err := normalizePaths(paths)
+	if err != nil {
+		return 0, err
+	}
 	d, err := s.cfg.Domains.Get(ctx, accountID, host)
 	if err != nil {
 		return 0, err
 	}
-	return s.purge(ctx, d, paths)
+	return s.purge(ctx, d, pathsOf(norm))
 }
 
 // purge purges d, which the caller read as its account's.
@@ -202,24 +208,20 @@ func (s *Service) PurgeAll(ctx context.Context, accountID string) (int, error) {
 // DefaultRefreshPaths are refreshed when a refresh names none.
 var DefaultRefreshPaths = []string{"/", "/about", "/contact", "/shop"}
 
-// MaxRefreshPaths bounds one refresh request.
+// MaxRefreshPaths bounds the paths (or URLs) of one purge, refresh or
+// webhook refresh request.
 const MaxRefreshPaths = 1000
 
-// ErrBadPath refuses a path that is not a page path.
-var ErrBadPath = errkind.New(errkind.Invalid, `each path must start with "/"`)
-
-// normalizePaths checks and normalises the paths of a refresh.
-func normalizePaths(paths []string) ([]string, error) {
+// normalizePaths validates the page references of a request with
+// page.NormalizeRef (absolute URLs only on hosts) and returns their
+// normalised URLs, without duplicates.
+func normalizePaths(paths []string, hosts ...string) ([]string, error) {
 	if len(paths) > MaxRefreshPaths {
-		return nil, errkind.New(errkind.Invalid, "at most "+strconv.Itoa(MaxRefreshPaths)+" paths per request")
+		return nil, ErrTooManyPaths
 	}
 	out := make([]string, 0, len(paths))
 	for _, p := range paths {
-		if !strings.HasPrefix(p, "/") {
-			return nil, ErrBadPath
-		}
-		path, query, _ := strings.Cut(p, "?")
-		n, err := page.NormalizeURL(path, query)
+		n, err := page.NormalizeRef(p, hosts...)
 		if err != nil {
 			return nil, err
 		}
@@ -230,15 +232,30 @@ func normalizePaths(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// pathsOf returns the paths of normalised URLs, without duplicates.
+func pathsOf(norm []string) []string {
+	out := make([]string, 0, len(norm))
+	for _, u := range norm {
+		if p := page.PathOf(u); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Refresh deletes the cached pages at paths of the account's domain, then
-// queues their renders below live traffic. kind names the jobs
-// ("refresh", "webhook").
+// queues their renders below live traffic. paths are page references as
+// page.NormalizeRef takes them — paths, or absolute URLs on the domain —
+// at most MaxRefreshPaths. kind names the jobs ("refresh", "webhook").
 func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []string, kind string) (domain.Domain, []jobs.Job, error) {
+	if len(paths) > MaxRefreshPaths {
+		return domain.Domain{}, nil, ErrTooManyPaths
+	}
 	d, err := s.cfg.Domains.Get(ctx, accountID, host)
 	if err != nil {
 		return domain.Domain{}, nil, err
 	}
-	norm, err := normalizePaths(paths)
+	norm, err := normalizePaths(paths, d.Domain)
 	if err != nil {
 		return domain.Domain{}, nil, err
 	}
@@ -248,13 +265,7 @@ func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []s
 
 // refresh purges the normalised URLs' paths on d and queues their renders.
 func (s *Service) refresh(ctx context.Context, d domain.Domain, norm []string, kind string) ([]jobs.Job, error) {
-	purge := make([]string, 0, len(norm))
-	for _, u := range norm {
-		if p := page.PathOf(u); !slices.Contains(purge, p) {
-			purge = append(purge, p)
-		}
-	}
-	if _, err := s.purge(ctx, d, purge); err != nil {
+	if _, err := s.purge(ctx, d, pathsOf(norm)); err != nil {
 		return nil, err
 	}
 	return s.submit(kind, d, norm)
@@ -326,8 +337,10 @@ func (s *Service) Job(ctx context.Context, accountID, id string) (jobs.Job, erro
 }
 
 // Warm queues renders of the pages listed in the domain's sitemap
-// (default <origin>/sitemap.xml). The sitemap is fetched from the origin
-// under the origin policy and cached until the domain's TTL or a purge.
+// (default <origin>/sitemap.xml). A sitemap URL must be an absolute http(s)
+// URL on the domain or its origin, and passes page.NormalizeRef; it is
+// read from the origin, at the same path. The sitemap is fetched under the
+// origin policy and cached until the domain's TTL or a purge.
 func (s *Service) Warm(ctx context.Context, accountID, host, sitemapURL string) (domain.Domain, []jobs.Job, error) {
 	d, err := s.cfg.Domains.Get(ctx, accountID, host)
 	if err != nil {
@@ -339,11 +352,17 @@ func (s *Service) Warm(ctx context.Context, accountID, host, sitemapURL string) 
 	}
 	src := d.Origin + "/sitemap.xml"
 	if sitemapURL != "" {
-		u, err := url.Parse(sitemapURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || (u.Hostname() != d.Domain && u.Hostname() != o.Host) {
-			return domain.Domain{}, nil, errkind.New(errkind.Invalid, "sitemap must be an http(s) URL on the domain or its origin")
+		if strings.HasPrefix(sitemapURL, "/") {
+			return domain.Domain{}, nil, ErrBadSitemapURL
 		}
-		src = onOrigin(d, u)
+		ref, err := page.NormalizeRef(sitemapURL, d.Domain, o.Host)
+		if errors.Is(err, page.ErrNotOnHost) || errors.Is(err, page.ErrPathStart) {
+			return domain.Domain{}, nil, ErrBadSitemapURL
+		}
+		if err != nil {
+			return domain.Domain{}, nil, err
+		}
+		src = d.Origin + ref
 	}
 	urls, err := s.sitemapURLs(ctx, d, o, src)
 	if err != nil {
@@ -411,15 +430,12 @@ func (s *Service) dropSitemaps(host string) {
 	}
 }
 
-// ErrBadKey is the Script API's 400 for a key it cannot read.
-var ErrBadKey = errkind.New(errkind.Invalid, "invalid cache key: expected render:<domain>:<path>, render:<domain> or render/<domain>/<version>/<variant>/<path>")
-
 // Invalidate purges what a cache key names: render:<domain>:<path> (one
 // page, as the Cache API lists it), render:<domain> (the whole domain), or
 // an internal key render/<domain>/<version>/<variant>/<url> (its page).
 // The domain must be the account's.
 func (s *Service) Invalidate(ctx context.Context, accountID, key string) error {
-	host, path := "", ""
+	host, ref := "", ""
 	switch {
 	case strings.HasPrefix(key, "render:"):
 		rest := strings.TrimPrefix(key, "render:")
@@ -429,14 +445,14 @@ func (s *Service) Invalidate(ctx context.Context, accountID, key string) error {
 			if !strings.HasPrefix(p, "/") {
 				return ErrBadKey
 			}
-			path = page.PathOf(p)
+			ref = p
 		}
 	case strings.HasPrefix(key, "render/"):
 		k, err := page.ParseKey(key)
 		if err != nil {
 			return ErrBadKey
 		}
-		host, path = k.Domain, page.PathOf(k.URL)
+		host, ref = k.Domain, k.URL
 	default:
 		return ErrBadKey
 	}
@@ -444,10 +460,10 @@ func (s *Service) Invalidate(ctx context.Context, accountID, key string) error {
 		return ErrBadKey
 	}
 	var paths []string
-	if path != "" {
-		paths = []string{path}
+	if ref != "" {
+		paths = []string{ref}
 	}
-	_, err := s.Purge(ctx, accountID, host, paths)
+	_, err := s.Purge(ctx, accountID, host, paths) // validates ref
 	return err
 }
 

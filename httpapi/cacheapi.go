@@ -118,10 +118,7 @@ func (s *Server) cachePurge(w http.ResponseWriter, r *http.Request, _ httprouter
 	}
 	var paths []string
 	if req.Path != nil {
-		if !strings.HasPrefix(*req.Path, "/") {
-			return cachectl.ErrBadPath
-		}
-		paths = []string{strings.SplitN(*req.Path, "?", 2)[0]}
+		paths = []string{*req.Path} // validated by Purge, page.NormalizeRef
 	}
 	n, err := s.deps.Cache.Purge(r.Context(), c.Account.ID, req.Domain, paths)
 	if err != nil {
@@ -318,38 +315,12 @@ func (s *Server) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httpro
 	if len(req.URLs) == 0 {
 		return ErrURLsRequired
 	}
-	paths := make([]string, 0, len(req.URLs))
-	for _, raw := range req.URLs {
-		p, err := pathOn(raw, tok.Domain)
-		if err != nil {
-			return err
-		}
-		paths = append(paths, p)
-	}
-	d, js, err := s.deps.Cache.Refresh(r.Context(), tok.AccountID, tok.Domain, paths, "webhook")
+	// Refresh validates each URL, a path or an absolute URL on the
+	// token's domain, with page.NormalizeRef, and bounds their number.
+	d, js, err := s.deps.Cache.Refresh(r.Context(), tok.AccountID, tok.Domain, req.URLs, "webhook")
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": "Cache refresh queued", "domain": d.Domain, "jobs": jobRefs(js)})
 	return nil
-}
-
-// pathOn turns a webhook URL (a path, or an absolute URL on host) into a
-// path with its query.
-func pathOn(raw, host string) (string, error) {
-	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
-		return raw, nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.EqualFold(u.Hostname(), host) {
-		return "", errkind.New(errkind.Invalid, "each URL must be a path or an http(s) URL on "+host)
-	}
-	p := u.EscapedPath()
-	if p == "" {
-		p = "/"
-	}
-	if u.RawQuery != "" {
-		p += "?" + u.RawQuery
-	}
-	return p, nil
 }

@@ -11,6 +11,10 @@ var (
 	// resolve. Like ErrBadHost, errors that match it carry a specific
 	// message.
 	ErrBadOrigin = errkind.New(errkind.Invalid, "invalid origin")
+	// ErrBadPath means a URL path has a control character (raw or
+	// percent-escaped) or a malformed percent-escape. Errors from CleanPath
+	// match it and carry a specific message.
+	ErrBadPath = errkind.New(errkind.Invalid, "invalid path")
 	// ErrBlockedAddr means an origin resolves to a private, loopback,
 	// link-local or reserved address that the Policy does not allow. The
 	// address is in the wrapping error's text for logs, never in the

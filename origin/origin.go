@@ -32,16 +32,19 @@ type Origin struct {
 
 // ParseOrigin validates an origin URL as a customer types it and returns it
 // in canonical form: scheme and host in lower case, internationalised hosts
-// in punycode, the default port (80 for http, 443 for https) dropped and
-// trailing slashes removed from the path, so "HTTPS://X.com:443/" becomes
-// "https://x.com".
+// in punycode, the default port (80 for http, 443 for https) dropped, the
+// path in CleanPath's form (dot segments removed, so "/a/../.." is the root)
+// and its trailing slashes removed, so "HTTPS://X.com:443/" becomes
+// "https://x.com" and "https://x.com/base/../.." "https://x.com".
 //
 // Unlike NormalizeHost, it accepts IP addresses and single-label hosts,
 // because self-hosted origins may use them; whether they may be fetched is
 // for Policy to decide. It refuses schemes other than http and https, URLs
 // without a host, with a user name or password, a query or a fragment,
-// ports outside 1..65535, and URLs over 2048 characters. The error matches
-// ErrBadOrigin and its errkind message says what is wrong.
+// ports outside 1..65535, paths with control characters (raw or escaped,
+// such as "%00") or malformed escapes, and URLs over 2048 characters, as
+// typed or once normalised. The error matches ErrBadOrigin and its errkind
+// message says what is wrong.
 //
 // ParseOrigin is a pure function, safe for concurrent use.
 func ParseOrigin(s string) (Origin, error) {
@@ -95,7 +98,11 @@ func parseOrigin(s string) (Origin, string) {
 	if port == defaultPort(u.Scheme) {
 		port = ""
 	}
-	o := Origin{Scheme: u.Scheme, Host: host, Port: port, Path: strings.TrimRight(u.EscapedPath(), "/")}
+	path, why := cleanPath(u.EscapedPath())
+	if why != "" {
+		return Origin{}, "path: " + why
+	}
+	o := Origin{Scheme: u.Scheme, Host: host, Port: port, Path: strings.TrimRight(path, "/")}
 	if len(o.String()) > maxOriginLen {
 		return Origin{}, fmt.Sprintf("the URL is longer than %d characters once normalised", maxOriginLen)
 	}

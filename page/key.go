@@ -1,70 +1,10 @@
 package page
 
 import (
-	"net/url"
 	"strings"
 
-	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/render"
 )
-
-// MaxURL bounds a page URL (path and query) in bytes; longer ones are
-// refused rather than cached.
-const MaxURL = 4096
-
-var (
-	// ErrURLTooLong refuses URLs over MaxURL.
-	ErrURLTooLong = errkind.New(errkind.Invalid, "URL too long")
-	// ErrBadURL refuses URLs that cannot be a page of the site.
-	ErrBadURL = errkind.New(errkind.Invalid, "malformed URL")
-)
-
-// trackingParams never change a page, so they are dropped from the cache
-// key (and the rendered URL): one page, one entry.
-var trackingParams = []string{"gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid", "_ga"}
-
-// NormalizeURL returns the canonical path-and-query of a page: the path as
-// sent (escaped), the query sorted with tracking parameters removed, and
-// the AJAX-crawling `_escaped_fragment_` turned back into its `#!`
-// fragment. The result is part of the cache key.
-func NormalizeURL(escapedPath, rawQuery string) (string, error) {
-	if len(escapedPath)+len(rawQuery) > MaxURL {
-		return "", ErrURLTooLong
-	}
-	if escapedPath == "" {
-		escapedPath = "/"
-	}
-	if !strings.HasPrefix(escapedPath, "/") || strings.ContainsAny(escapedPath, " \x00#") {
-		return "", ErrBadURL
-	}
-	if _, err := url.PathUnescape(escapedPath); err != nil {
-		return "", ErrBadURL
-	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return "", ErrBadURL
-	}
-	fragment := ""
-	if v, ok := q["_escaped_fragment_"]; ok {
-		if len(v) > 0 && v[0] != "" {
-			fragment = "#!" + strings.NewReplacer(" ", "%20", "\x00", "").Replace(v[0])
-		}
-		delete(q, "_escaped_fragment_")
-	}
-	for k := range q {
-		if strings.HasPrefix(strings.ToLower(k), "utm_") {
-			delete(q, k)
-		}
-	}
-	for _, k := range trackingParams {
-		delete(q, k)
-	}
-	out := escapedPath
-	if enc := q.Encode(); enc != "" {
-		out += "?" + enc
-	}
-	return out + fragment, nil
-}
 
 // Key names one cached page: kind/owner/version/variant/url, as DESIGN.md
 // lays out. The version changes on every purge of the domain (or of the

@@ -1,56 +1,11 @@
 package page
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/rendercache/rendercache/render"
 )
-
-func TestNormalizeURL(t *testing.T) {
-	cases := []struct {
-		name, path, query, want string
-	}{
-		{"root", "/", "", "/"},
-		{"empty path", "", "", "/"},
-		{"query sorted", "/p", "b=2&a=1", "/p?a=1&b=2"},
-		{"tracking dropped", "/p", "utm_source=x&id=3&gclid=abc&fbclid=z&UTM_Medium=m", "/p?id=3"},
-		{"escaped fragment empty", "/app", "_escaped_fragment_=", "/app"},
-		{"escaped fragment value", "/", "_escaped_fragment_=/about", "/#!/about"},
-		{"escaped path kept", "/caf%C3%A9/a%2Fb", "", "/caf%C3%A9/a%2Fb"},
-		{"trailing slash kept", "/dir/", "", "/dir/"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := NormalizeURL(c.path, c.query)
-			if err != nil || got != c.want {
-				t.Fatalf("NormalizeURL(%q, %q) = %q, %v; want %q", c.path, c.query, got, err, c.want)
-			}
-		})
-	}
-}
-
-func TestNormalizeURLRejects(t *testing.T) {
-	cases := []struct {
-		name, path, query string
-		want              error
-	}{
-		{"too long", "/", "q=" + strings.Repeat("x", MaxURL), ErrURLTooLong},
-		{"relative", "p", "", ErrBadURL},
-		{"bad escape", "/%zz", "", ErrBadURL},
-		{"bad query", "/", "a=%zz", ErrBadURL},
-		{"nul", "/a\x00b", "", ErrBadURL},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if _, err := NormalizeURL(c.path, c.query); !errors.Is(err, c.want) {
-				t.Fatalf("err = %v, want %v", err, c.want)
-			}
-		})
-	}
-}
 
 func TestKeyRoundTrip(t *testing.T) {
 	k := Key{Domain: "www.example.com", Version: "7", Variant: render.Mobile, URL: "/a/b?x=1"}
@@ -83,26 +38,6 @@ func TestPageEncodeDecode(t *testing.T) {
 			t.Fatalf("Decode(%v) accepted", bad)
 		}
 	}
-}
-
-func FuzzNormalizeURL(f *testing.F) {
-	f.Add("/", "a=1&b=2")
-	f.Add("/%41", "_escaped_fragment_=x")
-	f.Fuzz(func(t *testing.T, p, q string) {
-		out, err := NormalizeURL(p, q)
-		if err != nil {
-			return
-		}
-		if !strings.HasPrefix(out, "/") {
-			t.Fatalf("normalised %q %q to %q", p, q, out)
-		}
-		// Normalising is idempotent on the path-and-query it produced.
-		path, query, _ := strings.Cut(strings.SplitN(out, "#!", 2)[0], "?")
-		again, err := NormalizeURL(path, query)
-		if err != nil || again != strings.SplitN(out, "#!", 2)[0] {
-			t.Fatalf("not idempotent: %q → %q (%v)", out, again, err)
-		}
-	})
 }
 
 func FuzzDecode(f *testing.F) {
