@@ -9,7 +9,7 @@ TESTFLAGS ?= -race -count=1 -timeout 25m
 STATICCHECK_VERSION := 2025.1.1
 CHROMIUM  := $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
 
-.PHONY: all build run test deps lint fuzz bench clean
+.PHONY: all build run test deps lint fuzz bench bench-hit clean
 
 all: build
 
@@ -57,6 +57,12 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) -timeout 30m ./testcluster/
 	$(GO) test -run='^$$' -bench=BenchmarkRender -benchtime=60x -timeout 30m ./render/
 	$(GO) test -run='^$$' -bench=BenchmarkMemory -benchtime=1000x -timeout 30m ./render/
+
+# bench-hit compares a cache hit with nginx and a bare net/http server on
+# the same bytes (bench/hit.sh); it installs nginx-light and wrk if missing.
+# It is a benchmark, not a test: timings never go in make test.
+bench-hit:
+	bash bench/hit.sh
 
 clean:
 	rm -rf bin data

@@ -1,0 +1,24 @@
+// Command barehttp is the ceiling of our stack for make bench-hit: a bare
+// net/http server that writes one file's bytes from memory, with a fixed
+// Content-Type, on every request. Usage: barehttp ADDR FILE.
+package main
+
+import (
+	"log"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+func main() {
+	body, err := os.ReadFile(os.Args[2])
+	if err != nil {
+		log.Fatal(err)
+	}
+	length := strconv.Itoa(len(body))
+	log.Fatal(http.ListenAndServe(os.Args[1], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Content-Length", length)
+		w.Write(body)
+	})))
+}
