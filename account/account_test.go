@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/storage"
@@ -114,7 +115,7 @@ func TestValidID(t *testing.T) {
 // fixture is a single raft node with the account commands and two
 // cascades that record the order they ran in.
 type fixture struct {
-	*single
+	*consensustest.Node
 	ctx      context.Context
 	accounts *Service
 	ran      []string
@@ -135,11 +136,11 @@ func newFixture(t *testing.T) *fixture {
 		}
 		return nil
 	}
-	fx.single = startSingle(t, func(fsm *consensus.FSM) { Register(fsm, first, second) })
+	fx.Node = consensustest.Start(t, func(fsm *consensus.FSM) { Register(fsm, first, second) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	fx.ctx = ctx
-	fx.accounts = NewService(fx.raft, fx.state, plan.Defaults())
+	fx.accounts = NewService(fx.Raft, fx.State, plan.Defaults())
 	return fx
 }
 
@@ -171,7 +172,7 @@ func TestCreateAndSetPlan(t *testing.T) {
 	if err != nil || got != want {
 		t.Fatalf("set plan: %+v, %v; want %+v", got, err, want)
 	}
-	if stored, _ := Lookup(fx.state, a.ID); stored != want {
+	if stored, _ := Lookup(fx.State, a.ID); stored != want {
 		t.Fatalf("stored %+v", stored)
 	}
 	if _, err := fx.accounts.SetPlan(fx.ctx, a.ID, "platinum"); !errors.Is(err, ErrUnknownPlan) {
@@ -180,7 +181,7 @@ func TestCreateAndSetPlan(t *testing.T) {
 	if _, err := fx.accounts.SetPlan(fx.ctx, "acct_000000000000000000000000", "free"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("set plan of unknown account: %v", err)
 	}
-	if stored, _ := Lookup(fx.state, a.ID); stored != want {
+	if stored, _ := Lookup(fx.State, a.ID); stored != want {
 		t.Fatalf("refused changes changed the account: %+v", stored)
 	}
 
@@ -194,14 +195,14 @@ func TestCreateAndSetPlan(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(list, wantList) {
 		t.Fatalf("list: %+v, %v", list, err)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // An ID that cannot be an account's is refused before it reaches the raft
 // log, whatever its length.
 func TestMalformedIDsNeverReachRaft(t *testing.T) {
 	fx := newFixture(t)
-	before := fx.state.AppliedIndex()
+	before := fx.State.AppliedIndex()
 	for _, id := range []string{"", "nope", strings.Repeat("x", 900_000), "acct_../../etc"} {
 		if _, err := fx.accounts.SetPlan(fx.ctx, id, "free"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("set plan %.20q: %v", id, err)
@@ -210,8 +211,8 @@ func TestMalformedIDsNeverReachRaft(t *testing.T) {
 			t.Errorf("delete %.20q: %v", id, err)
 		}
 	}
-	last, _ := fx.db.LogStore().LastIndex()
-	if applied := fx.state.AppliedIndex(); applied != before {
+	last, _ := fx.DB.LogStore().LastIndex()
+	if applied := fx.State.AppliedIndex(); applied != before {
 		t.Fatalf("applied index moved from %d to %d (log at %d)", before, applied, last)
 	}
 }
@@ -233,10 +234,10 @@ func TestDeleteRunsCascadesAtomically(t *testing.T) {
 	if err := fx.accounts.Delete(fx.ctx, b.ID); errkind.KindOf(err) != errkind.Conflict {
 		t.Fatalf("delete with a failing cascade: %v", err)
 	}
-	if _, err := Lookup(fx.state, b.ID); err != nil {
+	if _, err := Lookup(fx.State, b.ID); err != nil {
 		t.Fatalf("a failed cascade deleted the account: %v", err)
 	}
-	if _, err := fx.state.Get([]byte("test-first/" + b.ID)); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := fx.State.Get([]byte("test-first/" + b.ID)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatal("the first cascade's write survived the second one's failure")
 	}
 
@@ -257,5 +258,5 @@ func TestDeleteRunsCascadesAtomically(t *testing.T) {
 	if err != nil || again.ID == a.ID {
 		t.Fatalf("re-creating a deleted account's email: %+v, %v", again, err)
 	}
-	fx.requireDeterministic(t) // failFor still set: replicas refuse b's delete too
+	fx.RequireDeterministic(t) // failFor still set: replicas refuse b's delete too
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/record"
@@ -54,25 +57,27 @@ func TestValidate(t *testing.T) {
 }
 
 type fixture struct {
-	*single
+	*consensustest.Node
 	ctx      context.Context
 	accounts *account.Service
 	keys     *Service
 	now      time.Time
 }
 
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
-	fx.single = startSingle(t, func(fsm *consensus.FSM) {
+	fx.Node = consensustest.Start(t, func(fsm *consensus.FSM) {
 		account.Register(fsm, DeleteForAccount)
 		Register(fsm)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	fx.ctx = ctx
-	fx.accounts = account.NewService(fx.raft, fx.state, plan.Defaults())
-	fx.keys = NewService(fx.raft, fx.state, quiet())
+	fx.accounts = account.NewService(fx.Raft, fx.State, plan.Defaults())
+	fx.keys = NewService(fx.Raft, fx.State, quiet())
 	fx.keys.now = func() time.Time { return fx.now }
 	return fx
 }
@@ -109,14 +114,14 @@ func TestCreateStoresOnlyTheDigest(t *testing.T) {
 		if !secret.HasShape(c.Key, prefix) {
 			t.Fatalf("key %q does not have the %s shape", c.Key, prefix)
 		}
-		k, err := record.Get[Key](fx.state, prefixKey+c.ID, ErrNotFound)
+		k, err := record.Get[Key](fx.State, prefixKey+c.ID, ErrNotFound)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if k.Hash != secret.Hash(c.Key) || k.Mode != mode || k.AccountID != a.ID || k.Hint != secret.Hint(c.Key) {
 			t.Fatalf("stored %+v", k)
 		}
-		id, err := fx.state.Get([]byte(prefixHash + k.Hash))
+		id, err := fx.State.Get([]byte(prefixHash + k.Hash))
 		if err != nil || string(id) != c.ID {
 			t.Fatalf("hash index: %q, %v", id, err)
 		}
@@ -125,7 +130,7 @@ func TestCreateStoresOnlyTheDigest(t *testing.T) {
 	if err != nil || len(views) != 2 {
 		t.Fatalf("list: %+v, %v", views, err)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // An account holds at most MaxLiveKeys live keys: expired keys (as of the
@@ -162,7 +167,7 @@ func TestLiveKeyLimit(t *testing.T) {
 	// Another account's limit is its own.
 	b := fx.account(t, "other@example.com")
 	fx.create(t, b.ID, NewKeyInput{Name: "b's first"})
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Only the owner revokes a key; revoking removes the record and both
@@ -182,7 +187,7 @@ func TestRevokeAndOwnership(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{prefixKey + c.ID, prefixHash + secret.Hash(c.Key), prefixAccount + a.ID + "/" + c.ID} {
-		if ok, _ := record.Exists(fx.state, k); ok {
+		if ok, _ := record.Exists(fx.State, k); ok {
 			t.Errorf("%s left behind after revoke", k)
 		}
 	}
@@ -193,7 +198,7 @@ func TestRevokeAndOwnership(t *testing.T) {
 		t.Fatalf("key for an unknown account: %v", err)
 	}
 
-	before := fx.state.AppliedIndex()
+	before := fx.State.AppliedIndex()
 	for _, id := range []string{"", "key_", "key_zz", strings.Repeat("k", 500_000)} {
 		if err := fx.keys.Revoke(fx.ctx, a.ID, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("revoke %.20q: %v", id, err)
@@ -205,10 +210,10 @@ func TestRevokeAndOwnership(t *testing.T) {
 	if _, err := fx.keys.Create(fx.ctx, a.ID, NewKeyInput{Name: strings.Repeat("n", 500_000)}); errkind.KindOf(err) != errkind.Invalid {
 		t.Errorf("oversized name: %v", err)
 	}
-	if after := fx.state.AppliedIndex(); after != before {
+	if after := fx.State.AppliedIndex(); after != before {
 		t.Fatalf("refused requests reached raft: applied index %d → %d", before, after)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // lastUsedAt only moves forward; a key revoked before its touch is
@@ -219,7 +224,7 @@ func TestTouchIsMonotonic(t *testing.T) {
 	k1, k2 := fx.create(t, a.ID, NewKeyInput{Name: "one"}), fx.create(t, a.ID, NewKeyInput{Name: "two"})
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	lastUsed := func(id string) *time.Time {
-		k, err := record.Get[Key](fx.state, prefixKey+id, ErrNotFound)
+		k, err := record.Get[Key](fx.State, prefixKey+id, ErrNotFound)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +260,7 @@ func TestTouchIsMonotonic(t *testing.T) {
 	if got := lastUsed(k1.ID); !got.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("a revoked key in the batch stopped the others: %v", got)
 	}
-	if ok, _ := record.Exists(fx.state, prefixKey+k2.ID); ok {
+	if ok, _ := record.Exists(fx.State, prefixKey+k2.ID); ok {
 		t.Fatal("a touch brought a revoked key back")
 	}
 
@@ -272,7 +277,7 @@ func TestTouchIsMonotonic(t *testing.T) {
 	if !kept.Equal(t0.Add(2 * time.Hour)) {
 		t.Fatalf("a failed flush lost the use: %v", kept)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Deleting an account deletes its keys and their hash index entries, and
@@ -286,12 +291,12 @@ func TestDeleteForAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{prefixKey + ka.ID, prefixHash + secret.Hash(ka.Key), prefixAccount + a.ID + "/" + ka.ID} {
-		if ok, _ := record.Exists(fx.state, k); ok {
+		if ok, _ := record.Exists(fx.State, k); ok {
 			t.Errorf("%s outlived its account", k)
 		}
 	}
-	if ok, _ := record.Exists(fx.state, prefixHash+secret.Hash(kb.Key)); !ok {
+	if ok, _ := record.Exists(fx.State, prefixHash+secret.Hash(kb.Key)); !ok {
 		t.Error("another account's key went with it")
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }

@@ -3,12 +3,15 @@ package cachectl
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/jobs"
@@ -25,7 +28,7 @@ type consensusView struct {
 }
 
 type fixture struct {
-	*single
+	*consensustest.Node
 	ctx      context.Context
 	accounts *account.Service
 	domains  *domain.Service
@@ -40,10 +43,12 @@ var plans = plan.Catalog{
 	"unlimited": {Name: "unlimited", Sites: plan.Unlimited, MonthlyRenders: plan.Unlimited, APIAccess: true},
 }
 
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{}
-	fx.single = startSingle(t, func(fsm *consensus.FSM) {
+	fx.Node = consensustest.Start(t, func(fsm *consensus.FSM) {
 		account.Register(fsm, domain.ForAccount())
 		domain.Register(fsm)
 		usage.Register(fsm)
@@ -51,12 +56,12 @@ func newFixture(t *testing.T) *fixture {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	fx.ctx = ctx
-	fx.accounts = account.NewService(fx.raft, fx.state, plans)
-	fx.domains = domain.NewService(fx.raft, fx.state, origin.Policy{AllowPrivate: true})
-	fx.usage = usage.NewCounter("n1", fx.raft, fx.state, quiet())
+	fx.accounts = account.NewService(fx.Raft, fx.State, plans)
+	fx.domains = domain.NewService(fx.Raft, fx.State, origin.Policy{AllowPrivate: true})
+	fx.usage = usage.NewCounter("n1", fx.Raft, fx.State, quiet())
 	fx.jobs = jobs.NewRunner("n1", nil, quiet())
 	fx.svc = New(Config{
-		Self: "n1", Raft: consensusView{fx.raft, fx.raft.FSM()}, State: fx.state, Domains: fx.domains,
+		Self: "n1", Raft: consensusView{fx.Raft, fx.Raft.FSM()}, State: fx.State, Domains: fx.domains,
 		Jobs: fx.jobs, Usage: fx.usage, Plans: plans, Logger: quiet(),
 		Members: func() []Member { return []Member{{Name: "n1"}} },
 	})
@@ -156,7 +161,7 @@ func TestJobOwnership(t *testing.T) {
 // does not hold are not found.
 func TestInvalidateKeys(t *testing.T) {
 	fx := newFixture(t)
-	before := fx.state.AppliedIndex()
+	before := fx.State.AppliedIndex()
 	for _, key := range []string{"", "render", "render:", "page:a.example.com", "render:a.example.com:no-slash", "render/a.example.com", "render/" + strings.Repeat("x", 300)} {
 		if err := fx.svc.Invalidate(fx.ctx, "acct_a", key); errkind.KindOf(err) != errkind.Invalid {
 			t.Errorf("Invalidate(%.40q) = %v, want Invalid", key, err)
@@ -167,7 +172,7 @@ func TestInvalidateKeys(t *testing.T) {
 			t.Errorf("Invalidate(%q) = %v, want not found", key, err)
 		}
 	}
-	if after := fx.state.AppliedIndex(); after != before {
+	if after := fx.State.AppliedIndex(); after != before {
 		t.Fatalf("refused invalidations wrote to raft: %d → %d", before, after)
 	}
 	if got := CacheKey("a.example.com", "/p?q=1"); got != "render:a.example.com:/p?q=1" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
@@ -22,7 +23,7 @@ import (
 // fixture is a single raft node with the account and domain commands, and
 // a cascade that records which domains it was asked to clean up.
 type fixture struct {
-	*single
+	*consensustest.Node
 	ctx      context.Context
 	accounts *account.Service
 	domains  *Service
@@ -40,15 +41,15 @@ func newFixture(t *testing.T, policy origin.Policy) *fixture {
 		fx.mu.Unlock()
 		return tx.Set([]byte("test-cleaned/"+host), nil)
 	}
-	fx.single = startSingle(t, func(fsm *consensus.FSM) {
+	fx.Node = consensustest.Start(t, func(fsm *consensus.FSM) {
 		account.Register(fsm, ForAccount(cascade))
 		Register(fsm, cascade)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	fx.ctx = ctx
-	fx.accounts = account.NewService(fx.raft, fx.state, plan.Defaults())
-	fx.domains = NewService(fx.raft, fx.state, policy)
+	fx.accounts = account.NewService(fx.Raft, fx.State, plan.Defaults())
+	fx.domains = NewService(fx.Raft, fx.State, policy)
 	return fx
 }
 
@@ -75,7 +76,7 @@ func (fx *fixture) create(t *testing.T, a account.Account, host string, set Sett
 // stored reads the committed domain, as every node would serve it.
 func (fx *fixture) stored(t *testing.T, host string) Domain {
 	t.Helper()
-	d, err := Lookup(fx.state, host)
+	d, err := Lookup(fx.State, host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestCreateFillsDefaults(t *testing.T) {
 			t.Errorf("create with %s: %v, want Invalid", name, err)
 		}
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Through raft, each field updated alone changes only itself; an update
@@ -196,7 +197,7 @@ func TestUpdateChangesOnlyWhatItNames(t *testing.T) {
 			t.Fatal("a refused update changed the domain")
 		}
 	})
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Updates of different fields racing each other all take effect: the
@@ -232,7 +233,7 @@ func TestConcurrentUpdatesOfDifferentFieldsAllTakeEffect(t *testing.T) {
 			t.Fatalf("round %d: an update was lost: %+v", round, d)
 		}
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // The origin policy applies to creates and to updates.
@@ -312,7 +313,7 @@ func TestSiteLimitOwnershipAndConflicts(t *testing.T) {
 	if list, _ := fx.domains.List(fx.ctx, b.ID); len(list) != 0 {
 		t.Errorf("b's list shows a's domains: %+v", list)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // A domain purge bumps its cache version and forgets path versions; a path
@@ -325,7 +326,7 @@ func TestPurgeVersions(t *testing.T) {
 	tick := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	fx.domains.now = func() time.Time { tick = tick.Add(time.Second); return tick }
 	d := fx.create(t, a, host, Settings{Origin: To("http://127.0.0.1:1")})
-	version := func(path string) string { return Version(fx.state, fx.stored(t, host), path) }
+	version := func(path string) string { return Version(fx.State, fx.stored(t, host), path) }
 
 	v0, p0 := version("/other"), version("/page")
 	if v0 != p0 {
@@ -338,7 +339,7 @@ func TestPurgeVersions(t *testing.T) {
 	if version("/other") != v0 || p1 == p0 {
 		t.Fatalf("path purge: /other %s (was %s), /page %s (was %s)", version("/other"), v0, p1, p0)
 	}
-	if n, _ := PathVersion(fx.state, host, "/page"); n != 1 {
+	if n, _ := PathVersion(fx.State, host, "/page"); n != 1 {
 		t.Fatalf("path version %d, want 1", n)
 	}
 	if err := fx.domains.Purge(fx.ctx, d, nil); err != nil {
@@ -347,7 +348,7 @@ func TestPurgeVersions(t *testing.T) {
 	if got := fx.stored(t, host); got.CacheVersion != 1 {
 		t.Fatalf("cache version %d after a domain purge", got.CacheVersion)
 	}
-	if n, _ := PathVersion(fx.state, host, "/page"); n != 0 {
+	if n, _ := PathVersion(fx.State, host, "/page"); n != 0 {
 		t.Fatalf("path version %d survived a domain purge", n)
 	}
 	v2 := version("/other")
@@ -368,7 +369,7 @@ func TestPurgeVersions(t *testing.T) {
 	if v := version("/other"); v == v0 || v == v2 {
 		t.Fatalf("a re-registered host reuses version %s", v)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Deleting a domain runs the cascades with its host and removes its path
@@ -387,7 +388,7 @@ func TestDeleteCascades(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, prefix := range []string{prefixDomain + "d1.example.com", prefixPathVersion + "d1.example.com/", prefixAccount + a.ID + "/d1.example.com"} {
-		if n, _ := record.Count(fx.state, prefix); n != 0 {
+		if n, _ := record.Count(fx.State, prefix); n != 0 {
 			t.Errorf("%s left behind after delete", prefix)
 		}
 	}
@@ -397,10 +398,10 @@ func TestDeleteCascades(t *testing.T) {
 	if err := fx.accounts.Delete(fx.ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Lookup(fx.state, "d2.example.com"); !errors.Is(err, ErrNotFound) {
+	if _, err := Lookup(fx.State, "d2.example.com"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("account delete left d2: %v", err)
 	}
-	if _, err := Lookup(fx.state, "b.example.com"); err != nil {
+	if _, err := Lookup(fx.State, "b.example.com"); err != nil {
 		t.Errorf("account delete took another account's domain: %v", err)
 	}
 	fx.mu.Lock()
@@ -409,5 +410,5 @@ func TestDeleteCascades(t *testing.T) {
 	if !reflect.DeepEqual(cleaned, []string{"d1.example.com", "d2.example.com"}) {
 		t.Errorf("cascades ran for %v", cleaned)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }

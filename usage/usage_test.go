@@ -2,10 +2,13 @@ package usage
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/record"
 )
 
@@ -27,15 +30,17 @@ func TestMonthIsUTC(t *testing.T) {
 }
 
 type fixture struct {
-	*single
+	*consensustest.Node
 	ctx context.Context
 	now time.Time
 }
 
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{now: time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)}
-	fx.single = startSingle(t, func(fsm *consensus.FSM) { Register(fsm) })
+	fx.Node = consensustest.Start(t, func(fsm *consensus.FSM) { Register(fsm) })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	fx.ctx = ctx
@@ -43,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (fx *fixture) counter(node string) *Counter {
-	c := NewCounter(node, fx.raft, fx.state, quiet())
+	c := NewCounter(node, fx.Raft, fx.State, quiet())
 	c.now = func() time.Time { return fx.now }
 	return c
 }
@@ -104,10 +109,10 @@ func TestTotalsAcrossNodes(t *testing.T) {
 	if err := restarted.Report(fx.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := record.Get[int64](fx.state, prefix+"2026-05/a.example.com/n1", errNone); n != 4 {
+	if n, _ := record.Get[int64](fx.State, prefix+"2026-05/a.example.com/n1", errNone); n != 4 {
 		t.Fatalf("n1's report after restart: %d, want 4", n)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // A new month starts from zero, on every node.
@@ -129,12 +134,12 @@ func TestMonthRollover(t *testing.T) {
 	if err := c.Report(fx.ctx); err != nil {
 		t.Fatal(err)
 	}
-	may, _ := record.Get[int64](fx.state, prefix+"2026-05/a.example.com/n1", errNone)
-	june, _ := record.Get[int64](fx.state, prefix+"2026-06/a.example.com/n1", errNone)
+	may, _ := record.Get[int64](fx.State, prefix+"2026-05/a.example.com/n1", errNone)
+	june, _ := record.Get[int64](fx.State, prefix+"2026-06/a.example.com/n1", errNone)
 	if may != 4 || june != 1 {
 		t.Fatalf("May %d, June %d; want 4, 1", may, june)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Report writes only when something was counted, and only the domains
@@ -142,9 +147,9 @@ func TestMonthRollover(t *testing.T) {
 func TestReportSendsOnlyChanges(t *testing.T) {
 	fx := newFixture(t)
 	c := fx.counter("n1")
-	before := fx.state.AppliedIndex()
-	if err := c.Report(fx.ctx); err != nil || fx.state.AppliedIndex() != before {
-		t.Fatalf("an empty report wrote: %v, index %d → %d", err, before, fx.state.AppliedIndex())
+	before := fx.State.AppliedIndex()
+	if err := c.Report(fx.ctx); err != nil || fx.State.AppliedIndex() != before {
+		t.Fatalf("an empty report wrote: %v, index %d → %d", err, before, fx.State.AppliedIndex())
 	}
 	c.Add("a.example.com")
 	dead, cancel := context.WithDeadline(fx.ctx, time.Now().Add(-time.Second))
@@ -157,7 +162,7 @@ func TestReportSendsOnlyChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []string{"a.example.com", "b.example.com"} {
-		if n, _ := record.Get[int64](fx.state, prefix+"2026-05/"+d+"/n1", errNone); n != 1 {
+		if n, _ := record.Get[int64](fx.State, prefix+"2026-05/"+d+"/n1", errNone); n != 1 {
 			t.Fatalf("%s reported %d after a failed report, want 1", d, n)
 		}
 	}
@@ -167,8 +172,8 @@ func TestReportSendsOnlyChanges(t *testing.T) {
 	if left != 0 {
 		t.Fatalf("%d domains still marked after a good report", left)
 	}
-	idx := fx.state.AppliedIndex()
-	if err := c.Report(fx.ctx); err != nil || fx.state.AppliedIndex() != idx {
+	idx := fx.State.AppliedIndex()
+	if err := c.Report(fx.ctx); err != nil || fx.State.AppliedIndex() != idx {
 		t.Fatal("a report with nothing new wrote")
 	}
 }
@@ -182,10 +187,10 @@ func TestApplyKeepsTheLargestReport(t *testing.T) {
 		n, want int64
 	}{{5, 5}, {3, 5}, {5, 5}, {8, 8}} {
 		r := report{Node: "n1", Month: "2026-05", Counts: map[string]int64{"a.example.com": step.n}}
-		if _, err := consensus.Propose(fx.ctx, fx.raft, "report", cmdReport, 1, r); err != nil {
+		if _, err := consensus.Propose(fx.ctx, fx.Raft, "report", cmdReport, 1, r); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := record.Get[int64](fx.state, key, errNone); got != step.want {
+		if got, _ := record.Get[int64](fx.State, key, errNone); got != step.want {
 			t.Fatalf("after reporting %d: %d, want %d", step.n, got, step.want)
 		}
 	}
@@ -194,15 +199,15 @@ func TestApplyKeepsTheLargestReport(t *testing.T) {
 		"node with '/'": {Node: "n1/x", Month: "2026-05", Counts: map[string]int64{"a.example.com": 99}},
 		"bad month":     {Node: "n1", Month: "2026-5", Counts: map[string]int64{"a.example.com": 99}},
 	} {
-		if _, err := consensus.Propose(fx.ctx, fx.raft, "report", cmdReport, 1, r); err == nil {
+		if _, err := consensus.Propose(fx.ctx, fx.Raft, "report", cmdReport, 1, r); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if got, _ := record.Get[int64](fx.state, key, errNone); got != 8 {
+	if got, _ := record.Get[int64](fx.State, key, errNone); got != 8 {
 		t.Fatalf("refused reports changed the count to %d", got)
 	}
-	if n, err := record.Count(fx.state, prefix); err != nil || n != 1 {
+	if n, err := record.Count(fx.State, prefix); err != nil || n != 1 {
 		t.Fatalf("%d usage records, %v; want 1", n, err)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
+	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/errkind"
 	"github.com/rendercache/rendercache/origin"
@@ -24,7 +25,7 @@ var (
 )
 
 type fixture struct {
-	*single
+	*consensustest.Node
 	ctx      context.Context
 	accounts *account.Service
 	domains  *domain.Service
@@ -34,7 +35,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{}
-	fx.single = startSingle(t, func(fsm *consensus.FSM) {
+	fx.Node = consensustest.Start(t, func(fsm *consensus.FSM) {
 		account.Register(fsm, domain.ForAccount(DeleteForDomain))
 		domain.Register(fsm, DeleteForDomain)
 		Register(fsm)
@@ -42,9 +43,9 @@ func newFixture(t *testing.T) *fixture {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	fx.ctx = ctx
-	fx.accounts = account.NewService(fx.raft, fx.state, plan.Defaults())
-	fx.domains = domain.NewService(fx.raft, fx.state, origin.Policy{AllowPrivate: true})
-	fx.tokens = NewService(fx.raft, fx.state)
+	fx.accounts = account.NewService(fx.Raft, fx.State, plan.Defaults())
+	fx.domains = domain.NewService(fx.Raft, fx.State, origin.Policy{AllowPrivate: true})
+	fx.tokens = NewService(fx.Raft, fx.State)
 	return fx
 }
 
@@ -77,7 +78,7 @@ func (fx *fixture) create(t *testing.T, d domain.Domain, name string) Created {
 func TestCreateRulesAndLimit(t *testing.T) {
 	fx := newFixture(t)
 	d := fx.site(t, "hooks@example.com", "hooks.example.com")
-	before := fx.state.AppliedIndex()
+	before := fx.State.AppliedIndex()
 	tests := []struct {
 		name    string
 		p       plan.Plan
@@ -98,7 +99,7 @@ func TestCreateRulesAndLimit(t *testing.T) {
 			}
 		})
 	}
-	if after := fx.state.AppliedIndex(); after != before {
+	if after := fx.State.AppliedIndex(); after != before {
 		t.Fatalf("refused tokens reached raft: applied index %d → %d", before, after)
 	}
 
@@ -110,7 +111,7 @@ func TestCreateRulesAndLimit(t *testing.T) {
 	if !secret.HasShape(c.Token, TokenPrefix) {
 		t.Fatalf("token %q", c.Token)
 	}
-	stored, err := record.Get[Token](fx.state, prefixToken+c.ID, ErrNotFound)
+	stored, err := record.Get[Token](fx.State, prefixToken+c.ID, ErrNotFound)
 	if err != nil || stored.Hash != secret.Hash(c.Token) || stored.Domain != d.Domain || stored.AccountID != d.AccountID {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
@@ -132,7 +133,7 @@ func TestCreateRulesAndLimit(t *testing.T) {
 	if err != nil || len(views) != MaxTokensPerDomain {
 		t.Fatalf("list: %d tokens, %v", len(views), err)
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // A token belongs to one domain of one account: nobody else creates,
@@ -158,24 +159,24 @@ func TestOwnership(t *testing.T) {
 	if views, _ := fx.tokens.List(fx.ctx, b); len(views) != 0 {
 		t.Fatalf("b lists a's token: %+v", views)
 	}
-	before := fx.state.AppliedIndex()
+	before := fx.State.AppliedIndex()
 	for _, id := range []string{"", "wht_", "wht_xyz", "key_00000000000000000000", strings.Repeat("w", 500_000)} {
 		if err := fx.tokens.Revoke(fx.ctx, a, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("revoke %.20q: %v", id, err)
 		}
 	}
-	if after := fx.state.AppliedIndex(); after != before {
+	if after := fx.State.AppliedIndex(); after != before {
 		t.Fatalf("malformed IDs reached raft: applied index %d → %d", before, after)
 	}
 	if err := fx.tokens.Revoke(fx.ctx, a, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{prefixToken + c.ID, prefixHash + secret.Hash(c.Token), prefixDomain + a.Domain + "/" + c.ID} {
-		if ok, _ := record.Exists(fx.state, k); ok {
+		if ok, _ := record.Exists(fx.State, k); ok {
 			t.Errorf("%s left behind after revoke", k)
 		}
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }
 
 // Deleting a domain, or its account, deletes the domain's tokens and their
@@ -191,7 +192,7 @@ func TestTokensGoWithTheirDomain(t *testing.T) {
 	ta, ta2, tb := fx.create(t, a, "a"), fx.create(t, a2, "a2"), fx.create(t, b, "b")
 	gone := func(c Created, host string) bool {
 		for _, k := range []string{prefixToken + c.ID, prefixHash + secret.Hash(c.Token), prefixDomain + host + "/" + c.ID} {
-			if ok, _ := record.Exists(fx.state, k); ok {
+			if ok, _ := record.Exists(fx.State, k); ok {
 				return false
 			}
 		}
@@ -209,5 +210,5 @@ func TestTokensGoWithTheirDomain(t *testing.T) {
 	if !gone(ta2, a2.Domain) || gone(tb, b.Domain) {
 		t.Fatal("an account delete did not take exactly its domains' tokens")
 	}
-	fx.requireDeterministic(t)
+	fx.RequireDeterministic(t)
 }

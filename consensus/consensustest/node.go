@@ -1,4 +1,4 @@
-package cachectl
+package consensustest
 
 import (
 	"io"
@@ -14,24 +14,32 @@ import (
 	"github.com/rendercache/rendercache/storage"
 )
 
-// single is a one-node raft cluster over Pebble in a temp dir, so the
-// services under test propose and read exactly as on a real node.
-type single struct {
-	raft  *consensus.Raft
-	db    *storage.DB
-	state *storage.State
+// Node is a one-node raft cluster over Pebble in a temp dir, so the
+// services under test propose and read exactly as on a real node. Raft, DB
+// and State are as safe for concurrent use as their types are.
+type Node struct {
+	Raft  *consensus.Raft
+	DB    *storage.DB
+	State *storage.State
+
 	// register installs every command the test uses; replicas replay the
 	// log through the same handlers.
 	register func(*consensus.FSM)
 }
 
+// noPeers is a membership with nobody else in it.
 type noPeers struct{}
+
+var _ consensus.Membership = noPeers{}
 
 func (noPeers) Peers() []consensus.Peer { return nil }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func startSingle(t *testing.T, register func(*consensus.FSM)) *single {
+// Start opens Pebble in a temp dir of t, registers the test's commands with
+// register, bootstraps a single voter and returns once it is leader. The
+// node is shut down and Pebble closed when t ends.
+func Start(t testing.TB, register func(*consensus.FSM)) *Node {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := storage.Open(filepath.Join(dir, "state"), storage.Options{Logger: quiet()})
@@ -63,19 +71,20 @@ func startSingle(t *testing.T, register func(*consensus.FSM)) *single {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return &single{raft: r, db: db, state: db.State(), register: register}
+	return &Node{Raft: r, DB: db, State: db.State(), register: register}
 }
 
-// requireDeterministic replays every command in s's raft log into two
-// fresh state machines and checks that each ends in exactly s's state:
-// Apply is a pure function of the log.
-func (s *single) requireDeterministic(t *testing.T) {
+// RequireDeterministic replays every command in n's raft log into two
+// fresh state machines and checks that each ends in exactly n's state:
+// Apply is a pure function of the log. Call it once the test's writes
+// have returned; a write still in flight makes the states differ.
+func (n *Node) RequireDeterministic(t testing.TB) {
 	t.Helper()
-	want, wantIdx, err := s.state.Hash()
+	want, wantIdx, err := n.State.Hash()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := s.db.LogStore()
+	logs := n.DB.LogStore()
 	first, err := logs.FirstIndex()
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +100,7 @@ func (s *single) requireDeterministic(t *testing.T) {
 		}
 		defer db.Close()
 		fsm := consensus.NewFSM(db.State(), quiet())
-		s.register(fsm)
+		n.register(fsm)
 		for i := first; i <= last; i++ {
 			var l raft.Log
 			if err := logs.GetLog(i, &l); err != nil {
