@@ -6,7 +6,7 @@ BIN       := bin/rendercache
 PKGS      := ./...
 # Every package has concurrency (raft, gossip, HTTP), so all run with -race.
 TESTFLAGS ?= -race -count=1 -timeout 25m
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 CHROMIUM  := $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null)
 
 .PHONY: all build run test deps lint fuzz bench bench-hit clean
@@ -14,7 +14,7 @@ CHROMIUM  := $(shell command -v chromium 2>/dev/null || command -v chromium-brow
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/rendercache
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/rendercache
 
 # run needs Chromium too: deps installs it on a fresh Debian machine.
 # ARGS passes flags to serve: make run ARGS=--allow-private-origins

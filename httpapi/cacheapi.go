@@ -39,6 +39,7 @@ var _ CacheControl = (*cachectl.Service)(nil)
 // it.
 type Limiter interface {
 	Allow(ctx context.Context, key string, r ratelimit.Rule) ratelimit.Decision
+	Refund(ctx context.Context, key string, r ratelimit.Rule, d ratelimit.Decision)
 }
 
 // WebhookAuth resolves a webhook token to its domain;
@@ -247,41 +248,49 @@ func (s *Server) domainUsage(w http.ResponseWriter, r *http.Request, ps httprout
 	return nil
 }
 
-// limit applies rule to the bucket key, cluster-wide.
-func (s *Server) limit(ctx context.Context, key string, rule ratelimit.Rule) error {
+// limited runs do under rule's limit for the bucket key, cluster-wide: a
+// request past the limit gets 429 with Retry-After and does nothing, and
+// one that fails with 503 gives its place back.
+func (s *Server) limited(ctx context.Context, key string, rule ratelimit.Rule, do func() error) error {
 	if s.deps.Limiter == nil {
-		return nil
+		return do()
 	}
 	d := s.deps.Limiter.Allow(ctx, key, rule)
-	if d.Allowed {
-		return nil
+	if !d.Allowed {
+		e := *ErrTooManyRequests
+		e.RetryAfter = max(1, int((d.RetryAfter+time.Second-1)/time.Second))
+		return &e
 	}
-	e := *ErrTooManyRequests
-	e.RetryAfter = max(1, int((d.RetryAfter+time.Second-1)/time.Second))
-	return &e
+	err := do()
+	if errkind.KindOf(err) == errkind.Unavailable {
+		// The cluster could not do the work (no leader, a full render
+		// queue): the client retries after Retry-After, and that retry
+		// must not find its limit used up by the failure.
+		s.deps.Limiter.Refund(context.WithoutCancel(ctx), key, rule, d)
+	}
+	return err
 }
 
 func (s *Server) scriptInvalidate(w http.ResponseWriter, r *http.Request, _ httprouter.Params, c caller) error {
 	if !c.HasRole("script") {
 		return ErrScriptRole
 	}
-	if err := s.limit(r.Context(), "script/"+c.KeyID, ScriptRule); err != nil {
-		return err
-	}
-	var req struct {
-		Key string `json:"key"`
-	}
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
-		return err
-	}
-	if strings.TrimSpace(req.Key) == "" {
-		return ErrKeyRequired
-	}
-	if err := s.deps.Cache.Invalidate(r.Context(), c.Account.ID, req.Key); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
-	return nil
+	return s.limited(r.Context(), "script/"+c.KeyID, ScriptRule, func() error {
+		var req struct {
+			Key string `json:"key"`
+		}
+		if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+			return err
+		}
+		if strings.TrimSpace(req.Key) == "" {
+			return ErrKeyRequired
+		}
+		if err := s.deps.Cache.Invalidate(r.Context(), c.Account.ID, req.Key); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "success"})
+		return nil
+	})
 }
 
 func (s *Server) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
@@ -303,24 +312,23 @@ func (s *Server) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httpro
 		return webhook.ErrPlan
 	}
 	tok := p.Token
-	if err := s.limit(r.Context(), "webhook/"+tok.Domain, WebhookRule); err != nil {
-		return err
-	}
-	var req struct {
-		URLs []string `json:"urls"`
-	}
-	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
-		return err
-	}
-	if len(req.URLs) == 0 {
-		return ErrURLsRequired
-	}
-	// Refresh validates each URL, a path or an absolute URL on the
-	// token's domain, with page.NormalizeRef, and bounds their number.
-	d, js, err := s.deps.Cache.Refresh(r.Context(), tok.AccountID, tok.Domain, req.URLs, "webhook")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": "Cache refresh queued", "domain": d.Domain, "jobs": jobRefs(js)})
-	return nil
+	return s.limited(r.Context(), "webhook/"+tok.Domain, WebhookRule, func() error {
+		var req struct {
+			URLs []string `json:"urls"`
+		}
+		if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, &req); err != nil {
+			return err
+		}
+		if len(req.URLs) == 0 {
+			return ErrURLsRequired
+		}
+		// Refresh validates each URL, a path or an absolute URL on the
+		// token's domain, with page.NormalizeRef, and bounds their number.
+		d, js, err := s.deps.Cache.Refresh(r.Context(), tok.AccountID, tok.Domain, req.URLs, "webhook")
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"message": "Cache refresh queued", "domain": d.Domain, "jobs": jobRefs(js)})
+		return nil
+	})
 }
