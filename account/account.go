@@ -13,9 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/plan"
-	"github.com/rendercache/rendercache/record"
 	"github.com/rendercache/rendercache/storage"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/consensus/consensustest"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/storage"
 )

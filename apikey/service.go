@@ -9,8 +9,8 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/periodic"
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/periodic"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/golang/groupcache"
 	pb "github.com/golang/groupcache/groupcachepb"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 // PathPrefix is where Handler is mounted on the internal listener.

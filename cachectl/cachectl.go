@@ -21,11 +21,11 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
-	"github.com/rendercache/rendercache/record"
 	"github.com/rendercache/rendercache/sitemap"
 	"github.com/rendercache/rendercache/usage"
 )

@@ -13,7 +13,7 @@ import (
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"

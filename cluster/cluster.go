@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
-	"github.com/rendercache/rendercache/logbridge"
+	"github.com/rendercache/rendercache/internal/logbridge"
 )
 
 // forgetAfter is how long dead and left members stay in Members.

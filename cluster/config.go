@@ -11,7 +11,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 )
 
 // Profiles accepted in Config.Profile.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 )
 
 // faultTransport wraps memberlist's NetTransport so that a netfault.Injector

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 )
 
 // memberlist alone re-merges a healed partition only while it still gossips

@@ -3,7 +3,7 @@ package consensus
 import (
 	"errors"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 var (

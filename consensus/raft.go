@@ -14,7 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/rendercache/rendercache/logbridge"
+	"github.com/rendercache/rendercache/internal/logbridge"
 	"github.com/rendercache/rendercache/storage"
 )
 

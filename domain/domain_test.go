@@ -13,10 +13,10 @@ import (
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/consensus/consensustest"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
-	"github.com/rendercache/rendercache/record"
 	"github.com/rendercache/rendercache/storage"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/storage"
 )
 

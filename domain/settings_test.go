@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 // decodeSettings reads a body as the API does: unknown fields refused.

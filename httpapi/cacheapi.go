@@ -12,7 +12,7 @@ import (
 
 	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/ratelimit"
 	"github.com/rendercache/rendercache/webhook"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 func FuzzDecodeJSON(f *testing.F) {

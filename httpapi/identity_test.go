@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/testcluster"
 )
 

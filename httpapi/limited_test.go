@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/ratelimit"
 )
 

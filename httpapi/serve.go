@@ -18,7 +18,7 @@ import (
 	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/crawler"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/render"

@@ -19,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 // States of a job.

@@ -9,7 +9,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/render"

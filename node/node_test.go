@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 	"github.com/rendercache/rendercache/node"
 	"github.com/rendercache/rendercache/render"
 )

@@ -6,8 +6,8 @@ import (
 	"errors"
 
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/errkind"
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/errkind"
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 

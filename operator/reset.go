@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/secret"
 )
 
 // ResetFile is the file, inside a node's data dir, that holds a pending

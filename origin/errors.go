@@ -1,6 +1,6 @@
 package origin
 
-import "github.com/rendercache/rendercache/errkind"
+import "github.com/rendercache/rendercache/internal/errkind"
 
 var (
 	// ErrBadHost means a domain name is malformed or not a public DNS

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 // checkReason fails t unless err is a client-facing Invalid error matching

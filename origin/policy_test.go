@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 func TestAllowedAddr(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/rendercache/rendercache/cache"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/pagestore"
 	"github.com/rendercache/rendercache/render"
 )

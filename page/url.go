@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/origin"
 )
 

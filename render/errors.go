@@ -1,6 +1,6 @@
 package render
 
-import "github.com/rendercache/rendercache/errkind"
+import "github.com/rendercache/rendercache/internal/errkind"
 
 // The package's errors. Each carries an errkind, so httpapi maps it to a
 // status (400 for Invalid, 503 with Retry-After for Unavailable); wrapped

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/render"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/render"
 )
 

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/render"
 )

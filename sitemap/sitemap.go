@@ -16,7 +16,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
 )
 
 // Bounds.

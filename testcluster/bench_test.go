@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/apikey"
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/testcluster"
 )
 

@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rendercache/rendercache/errkind"
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/netfault"
 	"github.com/rendercache/rendercache/node"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/periodic"
-	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/internal/periodic"
+	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/storage"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/consensus/consensustest"
-	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/internal/record"
 )
 
 func TestMonthIsUTC(t *testing.T) {

@@ -10,10 +10,10 @@ import (
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/errkind"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/record"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/plan"
-	"github.com/rendercache/rendercache/record"
-	"github.com/rendercache/rendercache/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 

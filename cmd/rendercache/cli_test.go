@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/operator"
-	"github.com/rendercache/rendercache/secret"
 )
 
 // run runs the CLI in-process and returns its exit status and output, as

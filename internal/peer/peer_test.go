@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/netfault"
-	"github.com/rendercache/rendercache/peer"
+	"github.com/rendercache/rendercache/internal/netfault"
+	"github.com/rendercache/rendercache/internal/peer"
 )
 
 var (

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 )
 
 // Header carries the token derived from the cluster key on every internal

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/rendercache/rendercache/record"
+	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/storage"
 )
 

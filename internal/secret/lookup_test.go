@@ -5,8 +5,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/rendercache/rendercache/record"
-	"github.com/rendercache/rendercache/secret"
+	"github.com/rendercache/rendercache/internal/record"
+	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/storage"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/netfault"
+	"github.com/rendercache/rendercache/internal/netfault"
 )
 
 // Addresses used only for attribution: nothing listens on them in the

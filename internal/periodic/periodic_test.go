@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rendercache/rendercache/periodic"
+	"github.com/rendercache/rendercache/internal/periodic"
 )
 
 // Run calls f repeatedly and returns once its context ends, without
