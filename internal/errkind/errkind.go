@@ -9,8 +9,8 @@ import (
 // httpapi; the zero value is Internal.
 type Kind int
 
-// The kinds. Add new ones at the end: the numbers cross the wire between
-// nodes.
+// The kinds. Add new ones at the end and never rename one: their names
+// cross the wire between nodes (see ParseKind).
 const (
 	Internal     Kind = iota // a bug or an unexpected failure; 500
 	Invalid                  // the request is malformed; 400
@@ -32,6 +32,18 @@ func (k Kind) String() string {
 		return "internal"
 	}
 	return names[k]
+}
+
+// ParseKind returns the kind whose String is name. An unknown name (a kind
+// that a newer node added) is Internal, so it still reaches clients as a
+// server error rather than failing the decoding of the whole answer.
+func ParseKind(name string) Kind {
+	for k, n := range names {
+		if n == name {
+			return Kind(k)
+		}
+	}
+	return Internal
 }
 
 // Error is an error with a Kind, a message meant for API clients, and

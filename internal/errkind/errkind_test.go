@@ -49,3 +49,16 @@ func TestStringNamesEveryKind(t *testing.T) {
 		t.Errorf("unknown kind = %q, want internal", got)
 	}
 }
+
+func TestParseKindInvertsString(t *testing.T) {
+	for k := Internal; k <= BadMethod; k++ {
+		if got := ParseKind(k.String()); got != k {
+			t.Errorf("ParseKind(%q) = %v, want %v", k.String(), got, k)
+		}
+	}
+	for _, name := range []string{"", "teapot", "NotFound", "not found"} {
+		if got := ParseKind(name); got != Internal {
+			t.Errorf("ParseKind(%q) = %v, want internal", name, got)
+		}
+	}
+}

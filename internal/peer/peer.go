@@ -26,16 +26,14 @@ func Token(clusterKey []byte) string {
 }
 
 // Require wraps h so that only requests carrying the cluster's peer token
-// reach it; others get 401 with a JSON error. The comparison is constant
-// time. Safe for concurrent use.
+// reach it; others get 401 with an Unauthorized error in the wire format
+// (Refuse). The comparison is constant time. Safe for concurrent use.
 func Require(clusterKey []byte, h http.Handler) http.Handler {
 	want := []byte(Token(clusterKey))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get(Header))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"error":"peer authentication required"}` + "\n"))
+			Refuse(w, http.StatusUnauthorized, errUnauthenticated)
 			return
 		}
 		h.ServeHTTP(w, r)

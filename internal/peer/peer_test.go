@@ -69,12 +69,14 @@ func TestRequireRejectsMissingOrWrongToken(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Fatalf("Content-Type = %q, want JSON", ct)
 			}
-			var body map[string]any
+			var body struct {
+				Error struct{ Kind, Message string }
+			}
 			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 				t.Fatalf("body is not JSON: %v", err)
 			}
-			if msg, _ := body["error"].(string); msg == "" {
-				t.Fatalf("body = %v, want a non-empty \"error\" string", body)
+			if body.Error.Kind != "unauthorized" || body.Error.Message == "" {
+				t.Fatalf("body = %+v, want the wire format's unauthorized error", body)
 			}
 		})
 	}
