@@ -57,7 +57,10 @@ type Config struct {
 	// deadline. Default 10s.
 	ApplyTimeout time.Duration
 	// LeaderWait is how long a write or fresh read waits for a leader to
-	// appear before failing with ErrNoLeader. Default 3s.
+	// appear before failing with ErrNoLeader. It must cover an election:
+	// followers notice a lost leader after one to two heartbeat timeouts
+	// (raft randomises it) and then vote, so it is at least twice the
+	// heartbeat timeout plus the election timeout. Default 6s.
 	LeaderWait time.Duration
 
 	// Logger receives raft's logs under subsystem "raft". Default
@@ -83,7 +86,7 @@ func Default() Config {
 		TrailingLogs:       10240,
 		SnapshotInterval:   2 * time.Minute,
 		ApplyTimeout:       10 * time.Second,
-		LeaderWait:         3 * time.Second,
+		LeaderWait:         6 * time.Second,
 	}
 }
 
@@ -97,7 +100,7 @@ func (c Config) Fast() Config {
 	c.LeaderLeaseTimeout = 500 * time.Millisecond
 	c.CommitTimeout = 5 * time.Millisecond
 	c.ReconcileInterval = 200 * time.Millisecond
-	c.LeaderWait = 1500 * time.Millisecond
+	c.LeaderWait = 2100 * time.Millisecond
 	c.SnapshotInterval = 5 * time.Second
 	return c
 }
@@ -126,6 +129,9 @@ func (c Config) Validate() error {
 	}
 	if c.ElectionTimeout < c.HeartbeatTimeout {
 		bad("election timeout %s must be at least the heartbeat timeout %s", c.ElectionTimeout, c.HeartbeatTimeout)
+	}
+	if min := 2*c.HeartbeatTimeout + c.ElectionTimeout; c.LeaderWait < min {
+		bad("leader wait %s must cover an election, at least twice the heartbeat timeout plus the election timeout (%s)", c.LeaderWait, min)
 	}
 	if c.ApplyTimeout <= 0 || c.LeaderWait <= 0 || c.ReconcileInterval <= 0 {
 		bad("apply timeout, leader wait and reconcile interval must be positive")
