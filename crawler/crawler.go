@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 )
 
 // Agents are substrings (lowercase) of the user agents that get rendered
@@ -43,16 +44,67 @@ var staticExtensions = map[string]bool{
 	".zip": true, ".gz": true, ".tgz": true, ".rar": true, ".7z": true, ".dmg": true, ".exe": true, ".iso": true, ".apk": true, ".rss": true, ".atom": true, ".wasm": true,
 }
 
-// IsCrawler reports whether the user agent is a known crawler.
-func IsCrawler(userAgent string) bool {
+// Class is what a user agent is: a crawler or not, mobile or not.
+type Class uint8
+
+// Class bits.
+const (
+	Crawler Class = 1 << iota // gets rendered pages
+	Mobile                    // gets the mobile render
+)
+
+// maxCachedAgents bounds the user agents Classify remembers. Real
+// traffic has a few hundred distinct agents; a client that sends a new
+// one per request only stops the cache from growing, and each of its
+// requests pays for the match.
+const maxCachedAgents = 4096
+
+// agents remembers the class of user agents seen, so that a cache hit
+// matches none of the 70 substrings again.
+var agents = struct {
+	mu sync.RWMutex
+	m  map[string]Class
+}{m: make(map[string]Class)}
+
+// Classify returns the class of userAgent. A user agent seen before costs
+// one map lookup; it never allocates. Safe for concurrent use.
+func Classify(userAgent string) Class {
+	agents.mu.RLock()
+	c, ok := agents.m[userAgent]
+	agents.mu.RUnlock()
+	if ok {
+		return c
+	}
+	c = classify(userAgent)
+	agents.mu.Lock()
+	if len(agents.m) < maxCachedAgents {
+		agents.m[userAgent] = c
+	}
+	agents.mu.Unlock()
+	return c
+}
+
+// classify matches userAgent against Agents and mobileMarkers.
+func classify(userAgent string) Class {
 	ua := strings.ToLower(userAgent)
+	var c Class
 	for _, a := range Agents {
 		if strings.Contains(ua, a) {
-			return true
+			c |= Crawler
+			break
 		}
 	}
-	return false
+	for _, m := range mobileMarkers {
+		if strings.Contains(ua, m) {
+			c |= Mobile
+			break
+		}
+	}
+	return c
 }
+
+// IsCrawler reports whether the user agent is a known crawler.
+func IsCrawler(userAgent string) bool { return Classify(userAgent)&Crawler != 0 }
 
 // ShouldRender reports whether r gets a rendered page: a GET or HEAD from a
 // crawler (or carrying the AJAX-crawling `_escaped_fragment_` parameter)
@@ -64,8 +116,12 @@ func ShouldRender(r *http.Request) bool {
 	if IsStatic(r.URL.Path) {
 		return false
 	}
-	if _, ok := r.URL.Query()["_escaped_fragment_"]; ok {
-		return true
+	// Parse the query only when it may hold the parameter: most requests
+	// have no query at all.
+	if strings.Contains(r.URL.RawQuery, "_escaped_fragment_") {
+		if _, ok := r.URL.Query()["_escaped_fragment_"]; ok {
+			return true
+		}
 	}
 	return IsCrawler(r.UserAgent())
 }
@@ -77,12 +133,4 @@ func IsStatic(p string) bool {
 
 // IsMobile reports whether the user agent is a mobile one, whose page is
 // cached apart from the desktop page.
-func IsMobile(userAgent string) bool {
-	ua := strings.ToLower(userAgent)
-	for _, m := range mobileMarkers {
-		if strings.Contains(ua, m) {
-			return true
-		}
-	}
-	return false
-}
+func IsMobile(userAgent string) bool { return Classify(userAgent)&Mobile != 0 }

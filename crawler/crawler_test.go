@@ -64,3 +64,20 @@ func FuzzShouldRender(f *testing.F) {
 		IsMobile(ua)
 	})
 }
+
+// Classify remembers agents, so that a hit matches no substring again and
+// allocates nothing; the answers are those of the uncached match.
+func TestClassifyCachedAndAllocationFree(t *testing.T) {
+	const ua = "Mozilla/5.0 (Linux; Android 6.0.1) Mobile (compatible; Googlebot/2.1)"
+	if c := Classify(ua); c != Crawler|Mobile {
+		t.Fatalf("Classify = %b, want crawler and mobile", c)
+	}
+	if n := testing.AllocsPerRun(100, func() { Classify(ua) }); n != 0 {
+		t.Fatalf("Classify of a known agent allocates %v times", n)
+	}
+	r := httptest.NewRequest("GET", "/products/1", nil)
+	r.Header.Set("User-Agent", ua)
+	if n := testing.AllocsPerRun(100, func() { ShouldRender(r) }); n != 0 {
+		t.Fatalf("ShouldRender allocates %v times", n)
+	}
+}

@@ -415,6 +415,36 @@ func (a *Answer) StoredAt() time.Time { return a.storedAt }
 // TTL returns the content's freshness lifetime.
 func (a *Answer) TTL() time.Duration { return a.ttl }
 
+// WithTTL returns the answer with freshness lifetime ttl and everything
+// else shared (bodies, header block): a domain whose TTL changed gets
+// the right Cache-Status ttl from its stored answers without compressing
+// them again. a itself is unchanged.
+func (a *Answer) WithTTL(ttl time.Duration) *Answer {
+	if ttl == a.ttl {
+		return a
+	}
+	b := &Answer{
+		status: a.status, cache: a.cache, storedAt: a.storedAt, ttl: ttl,
+		lastMod: a.lastMod, lastModText: a.lastModText, lastModVal: a.lastModVal,
+		vary: a.vary, compressible: a.compressible, header: a.header, hash: a.hash,
+		have: a.have, reps: a.reps, size: a.size,
+	}
+	b.miss = a.miss
+	return b
+}
+
+// Header returns the first value of the replayed header field key (in
+// canonical form), or "": for fills and tests that read what an answer
+// carries, never for the hot path.
+func (a *Answer) Header(key string) string {
+	for _, f := range a.header {
+		if f.key == key {
+			return f.vals[0]
+		}
+	}
+	return ""
+}
+
 // Fresh reports whether the answer is within its TTL at now.
 func (a *Answer) Fresh(now time.Time) bool { return now.Sub(a.storedAt) < a.ttl }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
-	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/webhook"
 )
@@ -33,13 +31,6 @@ type Config struct {
 	// Registry receives the HTTP metrics and is served on /metrics; nil
 	// creates a private one.
 	Registry *prometheus.Registry
-	// ServeTimeout bounds a serve-path request, which may wait for a
-	// render; default 90s.
-	ServeTimeout time.Duration
-	// NodeName is reported in X-Rendercache-Served-By.
-	NodeName string
-	// OriginPolicy decides which addresses the origin proxy may dial.
-	OriginPolicy origin.Policy
 }
 
 // ClusterInfo is the body of GET /admin/cluster.
@@ -125,11 +116,6 @@ type Deps struct {
 	Webhooks Webhooks
 	// Plans is the node's plan catalog.
 	Plans plan.Catalog
-	// Pages is the render cache; nil disables the serve path.
-	Pages Pages
-	// Site resolves a normalised host to its registered domain from local
-	// state, without a read barrier (the serve path's hot read).
-	Site func(host string) (domain.Domain, error)
 	// Cache manages the render cache; nil disables the Cache, Script and
 	// webhook refresh APIs.
 	Cache CacheControl
@@ -146,8 +132,6 @@ type Server struct {
 	log    *slog.Logger
 	deps   Deps
 	router *httprouter.Router
-
-	originProxy *httputil.ReverseProxy
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -168,9 +152,6 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.ServeTimeout <= 0 {
-		cfg.ServeTimeout = 90 * time.Second
-	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -190,7 +171,6 @@ func New(cfg Config, deps Deps) *Server {
 		}, []string{"route", "method"}),
 	}
 	cfg.Registry.MustRegister(s.requests, s.latency)
-	s.originProxy = newOriginProxy(cfg.OriginPolicy, s.originError)
 
 	r := s.router
 	r.RedirectTrailingSlash = false
@@ -236,12 +216,35 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Cache != nil {
 		s.registerCacheRoutes()
 	}
-	if deps.Pages != nil {
-		r.Handle(http.MethodGet, "/render", func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
-			s.observeServe("/render", w, req, func(w http.ResponseWriter, req *http.Request) error { return s.renderQuery(w, req, ps) })
-		})
-	}
 	return s
+}
+
+// ServeHTTP implements http.Handler: the management API. The cache
+// surfaces (the serve path) are edge's, in front of it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// HasRoute reports whether the API has a route for r's path under any
+// method: the public handler (edge) gives a host it does not know one
+// fresh lookup before the API answers 404, but never delays a request
+// the API would answer.
+func (s *Server) HasRoute(r *http.Request) bool {
+	for _, m := range routeMethods {
+		if h, _, _ := s.router.Lookup(m, r.URL.Path); h != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// routeMethods are the methods the API registers routes under.
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete}
+
+// WriteError writes err as the API writes its own errors (the one
+// error→status map), for the data plane's refusals.
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, s.log, err)
 }
 
 // route registers h under path with metrics, a request deadline and error

@@ -82,6 +82,10 @@ type Config struct {
 	CacheBytes int64
 	// L2Bytes bounds the on-disk page store. Default 1 GiB.
 	L2Bytes int64
+	// HotBytes bounds the hot map: the decoded, ready-to-write answers
+	// every node keeps in front of the cache, so that a hit is a map
+	// lookup and one write. Default 64 MiB.
+	HotBytes int64
 	// UsageReportInterval is how often the node reports its render counts
 	// through raft; the cluster's quota totals lag by about this much.
 	// Default 10s.
@@ -111,6 +115,7 @@ func Default() Config {
 		RenderMemoryLimit: render.DefaultMemoryLimit,
 		CacheBytes:        256 << 20,
 		L2Bytes:           1 << 30,
+		HotBytes:          64 << 20,
 
 		UsageReportInterval: 10 * time.Second,
 	}
@@ -167,8 +172,8 @@ func (c Config) Validate() error {
 	if c.UsageReportInterval <= 0 {
 		errs = append(errs, errors.New("usage report interval must be positive"))
 	}
-	if c.CacheBytes <= 0 || c.L2Bytes <= 0 {
-		errs = append(errs, errors.New("cache and L2 sizes must be positive"))
+	if c.CacheBytes <= 0 || c.L2Bytes <= 0 || c.HotBytes <= 0 {
+		errs = append(errs, errors.New("cache, hot map and L2 sizes must be positive"))
 	}
 	if c.DeadNodeTimeout <= 0 {
 		errs = append(errs, errors.New("dead node timeout must be positive"))

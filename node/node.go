@@ -183,7 +183,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	domains := domain.NewService(n.raft, state, policy)
 	webhooks := webhook.NewService(n.raft, state)
 	n.startCacheControl(runCtx, domains, policy)
-	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry, NodeName: cfg.Name, OriginPolicy: policy, ServeTimeout: 3*cfg.RenderTimeout + 30*time.Second}, httpapi.Deps{
+	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry}, httpapi.Deps{
 		Cluster:  clusterView{n},
 		Accounts: n.accounts,
 		Admin:    operator.NewAuth(n.db.State(), cfg.AdminToken),
@@ -191,14 +191,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Domains:  domains,
 		Webhooks: webhooks,
 		Plans:    cfg.Plans,
-		Pages:    n.pages,
-		Site:     func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
 
 		Cache:       n.ctl,
 		Limiter:     n.limiter,
 		WebhookAuth: webhooks,
 	})
-	n.httpSrv = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// The public listener: edge dispatches by host to the cache
+	// surfaces and hands everything else to the API.
+	n.httpSrv = &http.Server{Handler: n.publicHandler(api, keys, policy), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
 	internal.Handle("/internal/v1/raft/", n.raft.Handler())
 	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group()))
@@ -298,6 +298,10 @@ func (n *Node) GossipAddr() string { return n.cfg.GossipAddr }
 
 // Bootstrapped reports whether this start founded a new cluster.
 func (n *Node) Bootstrapped() bool { return n.bootstrapped }
+
+// Handler returns the public listener's handler, so that benchmarks can
+// measure a hit without the network in the way.
+func (n *Node) Handler() http.Handler { return n.httpSrv.Handler }
 
 // Raft exposes the node's consensus for tests and admin commands.
 func (n *Node) Raft() *consensus.Raft { return n.raft }

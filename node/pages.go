@@ -2,16 +2,20 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
 	"time"
 
+	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/cache"
 	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/cluster"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/edge"
+	"github.com/rendercache/rendercache/httpapi"
 	"github.com/rendercache/rendercache/internal/periodic"
 	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/origin"
@@ -62,6 +66,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 		Store:    n.store,
 		Renderer: renderer,
 		Domain:   func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
+		Fresh:    n.raft.Fresh,
 		Version:  func(d domain.Domain, path string) string { return domain.Version(state, d, path) },
 		// The quota gate is cachectl's, which is created after the page
 		// service it uses.
@@ -82,6 +87,32 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 		})
 	}()
 	return nil
+}
+
+// publicHandler returns the public listener's handler: edge, with the
+// render surface over the page service and api for everything else.
+func (n *Node) publicHandler(api *httpapi.Server, keys *apikey.Service, policy origin.Policy) http.Handler {
+	surface := page.NewSurface(n.pages, page.SurfaceConfig{
+		Applied:      n.db.State().AppliedIndex,
+		Keys:         keys,
+		Bypass:       cachectl.ErrOverQuota,
+		OriginPolicy: policy,
+		Node:         n.cfg.Name,
+		Logger:       n.log.With("subsystem", "page"),
+	})
+	return edge.NewHandler(edge.Config{
+		Surfaces:  []edge.Surface{surface},
+		API:       api,
+		APIRoutes: api.HasRoute,
+		Fresh:     n.raft.Fresh,
+		Hot:       edge.NewHotMap(n.cfg.HotBytes),
+		Node:      n.cfg.Name,
+		// A miss may wait for a render, retried once after a crash.
+		MissTimeout: 3*n.cfg.RenderTimeout + 30*time.Second,
+		Errors:      api.WriteError,
+		Registry:    n.registry,
+		Logger:      n.log,
+	})
 }
 
 // updateRing points the cache ring at the live members.
@@ -107,7 +138,15 @@ func (n *Node) startCacheControl(ctx context.Context, domains *domain.Service, p
 	n.limiter = ratelimit.New(n.ring, n.peerClient(2*time.Second), n.log.With("subsystem", "ratelimit"))
 	state := n.db.State()
 	n.jobs = jobs.NewRunner(n.cfg.Name, func(ctx context.Context, host, path string) error {
+		// Another node queued the job after reading the domain: if it is
+		// not here yet, it arrives with a fresh read.
 		d, err := domain.Lookup(state, host)
+		if errors.Is(err, domain.ErrNotFound) {
+			if err := n.raft.Fresh(ctx); err != nil {
+				return err
+			}
+			d, err = domain.Lookup(state, host)
+		}
 		if err != nil {
 			return err
 		}

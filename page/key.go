@@ -1,6 +1,7 @@
 package page
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/rendercache/rendercache/render"
@@ -22,6 +23,22 @@ const keyPrefix = "render/"
 // String returns the key's stable text form.
 func (k Key) String() string {
 	return keyPrefix + k.Domain + "/" + k.Version + "/" + string(k.Variant) + k.URL
+}
+
+// AppendGroupKey appends to b the name a page is known by in the
+// cluster's cache and in every node's hot map: Key.String's form, then a
+// NUL and the cache generation (see bucketFor). It is how a hit builds its
+// key in a reused buffer, without allocating.
+func AppendGroupKey(b []byte, domain, version string, variant render.Variant, url string, generation int64) []byte {
+	b = append(b, keyPrefix...)
+	b = append(b, domain...)
+	b = append(b, '/')
+	b = append(b, version...)
+	b = append(b, '/')
+	b = append(b, variant...)
+	b = append(b, url...)
+	b = append(b, 0)
+	return strconv.AppendInt(b, generation, 10)
 }
 
 // DomainPrefix is the prefix of every store key of domain, for listing.

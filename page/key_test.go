@@ -1,9 +1,11 @@
 package page
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/rendercache/rendercache/edge"
 	"github.com/rendercache/rendercache/render"
 )
 
@@ -23,26 +25,50 @@ func TestKeyRoundTrip(t *testing.T) {
 	}
 }
 
-func TestPageEncodeDecode(t *testing.T) {
-	p := Page{Status: 404, Header: map[string][]string{"Content-Type": {"text/html"}}, Body: []byte("<html>gone</html>"), Rendered: true,
-		RenderedAt: time.Unix(1_700_000_000, 0).UTC(), RenderedBy: "n2", FilledAt: time.Unix(1_700_000_001, 0).UTC(), Source: FromL2}
-	got, err := Decode(p.Encode())
+// A page's value carries its answer's binary form: decoding it gives the
+// answer the fill built (status, headers, bodies, render time), and the
+// L2 fill's restamp changes the envelope without touching the answer.
+func TestPageValueRoundTrip(t *testing.T) {
+	rendered := time.Unix(1_700_000_000, 0).UTC()
+	body := []byte("<html>" + strings.Repeat("<p>gone</p>", 200) + "</html>")
+	p := Page{Status: 404, Header: map[string][]string{"Content-Type": {"text/html"}, "Content-Encoding": {"gzip"}}, Body: body, Rendered: true,
+		RenderedAt: rendered, RenderedBy: "n2", TTL: time.Hour}
+	v := p.Encode()
+	m, ans, err := parseValue(v)
+	if err != nil || m.source != FromRender || !m.renderedAt.Equal(rendered) {
+		t.Fatalf("parseValue = %+v, %v", m, err)
+	}
+	a, err := edge.Decode(ans)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != p.Status || string(got.Body) != string(p.Body) || !got.RenderedAt.Equal(p.RenderedAt) || got.RenderedBy != "n2" || got.Source != FromL2 || got.Header.Get("Content-Type") != "text/html" {
-		t.Fatalf("round trip = %+v", got)
+	if a.Status() != 404 || string(a.Body()) != string(body) || !a.StoredAt().Equal(rendered) || a.TTL() != time.Hour ||
+		a.Header("X-Rendercache-Node") != "n2" || a.Header("Content-Type") != "text/html" || a.Header("Content-Encoding") != "" {
+		t.Fatalf("answer: status %d, stored %v, ttl %v, node %q, type %q, encoding %q", a.Status(), a.StoredAt(), a.TTL(),
+			a.Header("X-Rendercache-Node"), a.Header("Content-Type"), a.Header("Content-Encoding"))
 	}
-	for _, bad := range [][]byte{nil, {0, 0}, {0, 0, 0, 9, '{'}, {0, 0, 0, 1, 'x'}} {
-		if _, err := Decode(bad); err == nil {
-			t.Fatalf("Decode(%v) accepted", bad)
+	if _, ok := a.Encoded(edge.Gzip); !ok {
+		t.Fatal("the fill did not compress the page")
+	}
+	filled := rendered.Add(time.Minute)
+	m2, ans2, err := parseValue(restamp(valueMeta{source: FromL2, filledAt: filled, renderedAt: rendered}, ans))
+	if err != nil || m2.source != FromL2 || !m2.filledAt.Equal(filled) || string(ans2) != string(ans) {
+		t.Fatalf("restamp: %+v, %v", m2, err)
+	}
+	for _, bad := range [][]byte{nil, {0, 0}, []byte("rcp\x01xxxxx"), []byte(valueMagic + "\x09\x00\x00")} {
+		if _, _, err := parseValue(bad); err == nil {
+			t.Fatalf("parseValue(%q) accepted", bad)
 		}
 	}
 }
 
-func FuzzDecode(f *testing.F) {
+func FuzzParseValue(f *testing.F) {
 	f.Add(Page{Status: 200, Body: []byte("x")}.Encode())
-	f.Fuzz(func(t *testing.T, b []byte) { Decode(b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, ans, err := parseValue(b); err == nil {
+			edge.Decode(ans)
+		}
+	})
 }
 
 func TestStoreKeyRoundTrip(t *testing.T) {
@@ -65,5 +91,22 @@ func TestStoreKeyRoundTrip(t *testing.T) {
 		if _, err := ParseStoreKey(bad); err == nil {
 			t.Fatalf("ParseStoreKey(%q) accepted", bad)
 		}
+	}
+}
+
+// A hit's key, built in a buffer, is the same as the key a fill parses.
+func TestAppendGroupKey(t *testing.T) {
+	k := Key{Domain: "www.shop.test", Version: "m1.2.3", Variant: render.Mobile, URL: "/a/b?c=d#!e"}
+	got := string(AppendGroupKey(make([]byte, 0, 8), k.Domain, k.Version, k.Variant, k.URL, 42))
+	if want := k.String() + "\x0042"; got != want {
+		t.Fatalf("AppendGroupKey = %q, want %q", got, want)
+	}
+	gk, _, _ := strings.Cut(got, "\x00")
+	if back, err := ParseKey(gk); err != nil || back != k {
+		t.Fatalf("ParseKey(%q) = %+v, %v", gk, back, err)
+	}
+	buf := make([]byte, 0, 128)
+	if n := testing.AllocsPerRun(100, func() { AppendGroupKey(buf[:0], k.Domain, k.Version, k.Variant, k.URL, 42) }); n != 0 {
+		t.Fatalf("AppendGroupKey allocates %v times in a large enough buffer", n)
 	}
 }

@@ -2,67 +2,146 @@ package page
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
+
+	"github.com/rendercache/rendercache/edge"
 )
 
 // Source says where a cache value came from when it was filled.
-type Source string
+type Source byte
 
 // Sources.
 const (
-	FromRender Source = "render" // rendered for this fill
-	FromL2     Source = "l2"     // read back from the owner's page store
+	FromRender Source = iota + 1 // rendered for this fill
+	FromL2                       // read back from the owner's page store
 )
 
-// Page is one cached render: what the crawler gets, plus when and where it
-// was made.
+// Page is what one render produced: the fill turns it into the
+// edge.Answer that every node serves, once.
 type Page struct {
-	Status     int         `json:"status"`
-	Header     http.Header `json:"header,omitempty"`
-	Body       []byte      `json:"-"`
-	Rendered   bool        `json:"rendered"` // false: the origin's bytes passed through (non-HTML, redirect)
-	RenderedAt time.Time   `json:"renderedAt"`
-	RenderedBy string      `json:"renderedBy"`
-	// FilledAt and Source describe the cache fill that produced this
-	// value; they tell a hit from a miss.
-	FilledAt time.Time `json:"filledAt"`
-	Source   Source    `json:"source"`
+	Status int
+	// Header holds what the render says about the page (Content-Type,
+	// Location of a redirect, headers set with <meta
+	// name="prerender-header">).
+	Header http.Header
+	Body   []byte
+	// Rendered is false when the origin's answer passed through without
+	// Chromium (a redirect, a body that is not HTML).
+	Rendered   bool
+	RenderedAt time.Time
+	// RenderedBy names the node that rendered it (X-Rendercache-Node).
+	RenderedBy string
+	// TTL is the domain's freshness lifetime at render time.
+	TTL time.Duration
 }
+
+// answerOptions are the page answers' edge options: the defaults, with
+// Cache-Status naming rendercache.
+var answerOptions = edge.Options{Cache: "rendercache"}
+
+// Answer builds the page's edge.Answer: the header block (with
+// X-Rendercache-Node and Vary: User-Agent, since crawlers get another
+// answer than people), the ETag and the gzip and br bodies, computed here
+// once so that no node ever compresses the page again.
+func (p Page) Answer() *edge.Answer {
+	h := make(http.Header, len(p.Header)+2)
+	for k, vs := range p.Header {
+		ck := http.CanonicalHeaderKey(k)
+		// The render's body is decoded whatever the origin sent.
+		if ck == "Content-Encoding" || len(vs) == 0 {
+			continue
+		}
+		h[ck] = append(h[ck], vs...)
+	}
+	h["X-Rendercache-Node"] = []string{p.RenderedBy}
+	h["Vary"] = append(slices.Clip(h["Vary"]), "User-Agent")
+	return edge.New(edge.Meta{
+		Status:       p.Status,
+		Header:       h,
+		Body:         p.Body,
+		LastModified: p.RenderedAt,
+		StoredAt:     p.RenderedAt,
+		TTL:          p.TTL,
+	}, answerOptions)
+}
+
+// Encode returns the page's value form, which the cache and the L2 hold:
+// a small envelope (how the value was filled, when the page was rendered)
+// and the answer's binary form (edge.Answer.AppendBinary), compressed
+// bodies included.
+func (p Page) Encode() []byte {
+	return appendValue(nil, valueMeta{source: FromRender, filledAt: p.RenderedAt, renderedAt: p.RenderedAt}, p.Answer())
+}
+
+// valueMagic starts every value; its last byte is the format's version.
+// Values of an older format do not decode, and are rendered again.
+const valueMagic = "rcp\x02"
 
 // errCorrupt means a stored or received value does not decode.
 var errCorrupt = errors.New("page: corrupt value")
 
-// Encode returns the page's value form: a 4-byte length, the JSON
-// metadata, then the body as is (no base64 for megabytes of HTML).
-func (p Page) Encode() []byte {
-	meta, _ := json.Marshal(p)
-	out := make([]byte, 4, 4+len(meta)+len(p.Body))
-	binary.BigEndian.PutUint32(out, uint32(len(meta)))
-	out = append(out, meta...)
-	return append(out, p.Body...)
+// valueMeta is a value's envelope: the fill that produced it, and the
+// render time, which tells the owner whether an L2 copy is stale without
+// decoding the answer.
+type valueMeta struct {
+	source     Source
+	filledAt   time.Time
+	renderedAt time.Time
 }
 
-// Decode parses Encode's output. The body aliases b.
-func Decode(b []byte) (Page, error) {
-	if len(b) < 4 {
-		return Page{}, errCorrupt
-	}
-	n := int(binary.BigEndian.Uint32(b))
-	if n > len(b)-4 {
-		return Page{}, errCorrupt
-	}
-	var p Page
-	if err := json.Unmarshal(b[4:4+n], &p); err != nil {
-		return Page{}, errors.Join(errCorrupt, err)
-	}
-	p.Body = b[4+n:]
-	return p, nil
+// appendValue appends the value of a with envelope m to b.
+func appendValue(b []byte, m valueMeta, a *edge.Answer) []byte {
+	b = appendMeta(b, m)
+	b, _ = a.AppendBinary(b) // never fails
+	return b
 }
 
-// Fresh reports whether the page is within ttl of its render at now.
-func (p Page) Fresh(now time.Time, ttl time.Duration) bool {
-	return now.Sub(p.RenderedAt) < ttl
+func appendMeta(b []byte, m valueMeta) []byte {
+	b = append(b, valueMagic...)
+	b = append(b, byte(m.source))
+	b = binary.AppendVarint(b, m.filledAt.UnixNano())
+	return binary.AppendVarint(b, m.renderedAt.UnixNano())
+}
+
+// parseValue splits a value into its envelope and the answer's binary
+// form, which aliases b.
+func parseValue(b []byte) (valueMeta, []byte, error) {
+	if len(b) < len(valueMagic)+3 || string(b[:len(valueMagic)]) != valueMagic {
+		return valueMeta{}, nil, errCorrupt
+	}
+	b = b[len(valueMagic):]
+	m := valueMeta{source: Source(b[0])}
+	if m.source != FromRender && m.source != FromL2 {
+		return valueMeta{}, nil, errCorrupt
+	}
+	b = b[1:]
+	filled, n := binary.Varint(b)
+	if n <= 0 {
+		return valueMeta{}, nil, errCorrupt
+	}
+	b = b[n:]
+	rendered, n := binary.Varint(b)
+	if n <= 0 {
+		return valueMeta{}, nil, errCorrupt
+	}
+	m.filledAt, m.renderedAt = time.Unix(0, filled), time.Unix(0, rendered)
+	return m, b[n:], nil
+}
+
+// restamp returns a new value of the answer bytes ans under envelope m:
+// the L2 fill marks its value as its own without decoding or compressing
+// the page again.
+func restamp(m valueMeta, ans []byte) []byte {
+	b := make([]byte, 0, len(valueMagic)+21+len(ans))
+	b = appendMeta(b, m)
+	return append(b, ans...)
+}
+
+// Fresh reports whether a page rendered at renderedAt is within ttl at
+// now.
+func Fresh(renderedAt, now time.Time, ttl time.Duration) bool {
+	return now.Sub(renderedAt) < ttl
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rendercache/rendercache/cache"
 	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/edge"
 	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/pagestore"
 	"github.com/rendercache/rendercache/render"
@@ -46,6 +47,12 @@ type Config struct {
 	Renderer Renderer
 	// Domain reads a registered domain from local replicated state.
 	Domain func(host string) (domain.Domain, error)
+	// Fresh waits until local state holds every write acknowledged
+	// anywhere (consensus.Raft.Fresh). A fill for a domain that local
+	// state does not know takes it once before failing: the domain may
+	// have been created a moment ago through another node. Nil: local
+	// state is all there is.
+	Fresh func(ctx context.Context) error
 	// Version returns the cache version of a page (domain.Version over the
 	// local state): purges change it.
 	Version func(d domain.Domain, path string) string
@@ -149,34 +156,47 @@ func bucketFor(ttl time.Duration) time.Duration {
 	return min(max(ttl/4, time.Second), time.Minute)
 }
 
-// Status is the Cache-Status (RFC 9211) of an answer.
-type Status string
-
-// Get returns the page for url (from NormalizeURL) of d in variant, and
-// its Cache-Status. prio orders the render if there is a miss.
-func (s *Service) Get(ctx context.Context, d domain.Domain, variant render.Variant, url string, prio render.Priority) (Page, Status, error) {
+// Get returns the answer for url (from NormalizeURL) of d in variant, and
+// whether this call's fill rendered it (edge.Miss) or it was cached
+// (edge.Hit). prio orders the render if there is a miss.
+func (s *Service) Get(ctx context.Context, d domain.Domain, variant render.Variant, url string, prio render.Priority) (*edge.Answer, edge.Outcome, error) {
 	k := s.KeyFor(d, variant, url)
-	ttl := TTL(d)
-	start := s.cfg.Now()
-	bucket := start.UnixNano() / int64(bucketFor(ttl))
-	gkey := k.String() + "\x00" + strconv.FormatInt(bucket, 10)
-	v, err := s.group.Get(cache.WithHint(ctx, hintFor(prio)), gkey)
-	if err != nil {
-		return Page{}, "", err
-	}
-	p, err := Decode(v)
-	if err != nil {
-		return Page{}, "", fmt.Errorf("page: %s: %w", k, err)
-	}
-	return p, s.status(p, start, ttl), nil
+	gkey := AppendGroupKey(nil, k.Domain, k.Version, k.Variant, k.URL, Generation(TTL(d), s.cfg.Now()))
+	return s.Fetch(ctx, string(gkey), prio)
 }
 
-func (s *Service) status(p Page, start time.Time, ttl time.Duration) Status {
-	if p.Source == FromRender && !p.FilledAt.Before(start) {
-		return "rendercache; fwd=miss; stored"
+// Generation returns the cache generation of a page of a domain with
+// freshness ttl at now, the last part of its group key (AppendGroupKey):
+// a key lives one generation in every node's memory before the owner is
+// asked again (see bucketFor).
+func Generation(ttl time.Duration, now time.Time) int64 {
+	return now.UnixNano() / int64(bucketFor(ttl))
+}
+
+// Fetch returns the answer of a group key (AppendGroupKey) from this
+// node's cache, the owner's, or a fill on the owner, decoded: its bodies
+// alias the value the cache handed over, nothing is compressed or copied
+// again. The outcome is edge.Miss when the page was rendered for this
+// call.
+func (s *Service) Fetch(ctx context.Context, gkey string, prio render.Priority) (*edge.Answer, edge.Outcome, error) {
+	start := s.cfg.Now()
+	v, err := s.group.Get(cache.WithHint(ctx, hintFor(prio)), gkey)
+	if err != nil {
+		return nil, 0, err
 	}
-	left := p.RenderedAt.Add(ttl).Sub(s.cfg.Now())
-	return Status("rendercache; hit; ttl=" + strconv.FormatInt(int64(left/time.Second), 10))
+	m, ans, err := parseValue(v)
+	if err != nil {
+		return nil, 0, fmt.Errorf("page: %q: %w", gkey, err)
+	}
+	a, err := edge.Decode(ans)
+	if err != nil {
+		return nil, 0, fmt.Errorf("page: %q: %w", gkey, err)
+	}
+	outcome := edge.Hit
+	if m.source == FromRender && !m.filledAt.Before(start) {
+		outcome = edge.Miss
+	}
+	return a, outcome, nil
 }
 
 func hintFor(p render.Priority) string {
@@ -195,7 +215,7 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 		return nil, err
 	}
 	pageKey := k.StoreKey()
-	d, err := s.cfg.Domain(k.Domain)
+	d, err := s.domain(ctx, k.Domain)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +223,8 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 	if raw, _, ok, err := s.cfg.Store.Get(pageKey); err != nil {
 		s.cfg.Logger.Warn("page store read failed; rendering", "key", pageKey, "err", err)
 	} else if ok {
-		if p, err := Decode(raw); err == nil {
-			s.stats.L2Hits.Add(1)
-			if !p.Fresh(now, TTL(d)) {
-				s.revalidate(k, d)
-			}
-			p.Source, p.FilledAt = FromL2, now
-			return p.Encode(), nil
+		if v, err := s.fromL2(raw, k, d, now); err == nil {
+			return v, nil
 		}
 	}
 	if s.cfg.Allow != nil {
@@ -222,6 +237,44 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 		prio = render.Background
 	}
 	return s.renderShared(ctx, k, d, prio)
+}
+
+// domain looks host up in local state and, if it is not there, once more
+// after a fresh read: the requesting node saw the domain, so it exists
+// unless it was deleted meanwhile.
+func (s *Service) domain(ctx context.Context, host string) (domain.Domain, error) {
+	d, err := s.cfg.Domain(host)
+	if errors.Is(err, domain.ErrNotFound) && s.cfg.Fresh != nil {
+		if ferr := s.cfg.Fresh(ctx); ferr != nil {
+			return domain.Domain{}, fmt.Errorf("page: fresh lookup of %s: %w", host, ferr)
+		}
+		d, err = s.cfg.Domain(host)
+	}
+	return d, err
+}
+
+// fromL2 turns an L2 copy into this fill's value: a stale page is served
+// and re-rendered in the background, and an answer whose TTL the domain
+// has changed since gets the new one (which only re-encodes it).
+func (s *Service) fromL2(raw []byte, k Key, d domain.Domain, now time.Time) ([]byte, error) {
+	m, ans, err := parseValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	a, err := edge.Decode(ans)
+	if err != nil {
+		return nil, err
+	}
+	s.stats.L2Hits.Add(1)
+	ttl := TTL(d)
+	if !Fresh(m.renderedAt, now, ttl) {
+		s.revalidate(k, d)
+	}
+	m.source, m.filledAt = FromL2, now
+	if a.TTL() != ttl {
+		return appendValue(nil, m, a.WithTTL(ttl)), nil
+	}
+	return restamp(m, ans), nil
 }
 
 // renderShared renders k once however many fills and revalidations ask at
@@ -289,8 +342,10 @@ func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio rende
 		s.cfg.Rendered(d)
 	}
 	now := s.cfg.Now()
+	// The answer is built here, once: hashed, compressed and encoded;
+	// every node decodes it and none compresses it again.
 	v := Page{Status: res.Status, Header: res.Header, Body: res.Body, Rendered: res.Rendered, RenderedAt: now, RenderedBy: s.cfg.Node,
-		Source: FromRender, FilledAt: now}.Encode()
+		TTL: TTL(d)}.Encode()
 	// Keep the page in L2 for one TTL past its freshness, the window in
 	// which it is served stale while a re-render runs. (An L2 read sets
 	// its own Source and FilledAt.)

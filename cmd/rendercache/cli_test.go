@@ -86,6 +86,7 @@ var serveFlags = map[string]string{
 	"render-memory-limit":   "2 GiB (2147483648 bytes)",
 	"cache-bytes":           "256 MiB (268435456 bytes)",
 	"l2-bytes":              "1 GiB (1073741824 bytes)",
+	"hot-bytes":             "64 MiB (67108864 bytes)",
 	"log-level":             "info",
 }
 

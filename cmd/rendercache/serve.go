@@ -122,6 +122,7 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 	fs.Int64Var(&cfg.RenderMemoryLimit, "render-memory-limit", cfg.RenderMemoryLimit, "bytes of memory Chromium may use before it is replaced between renders")
 	fs.Int64Var(&cfg.CacheBytes, "cache-bytes", cfg.CacheBytes, "bytes of rendered pages this node keeps in memory")
 	fs.Int64Var(&cfg.L2Bytes, "l2-bytes", cfg.L2Bytes, "bytes of rendered pages this node keeps on disk (L2)")
+	fs.Int64Var(&cfg.HotBytes, "hot-bytes", cfg.HotBytes, "bytes of ready-to-write answers (decoded, compressed) this node keeps in front of the cache; a hit is served from here")
 	fs.TextVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error (default: info)")
 	help, err := serveCmd.parseFlags(fs, args)
 	if help {
