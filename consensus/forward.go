@@ -1,93 +1,78 @@
 package consensus
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
+
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/peer"
 )
 
-// Paths of the internal RPCs, served by Handler on the internal listener.
+// PathPrefix is where Handler is mounted on the internal listener. It is
+// v2 since the answers took the peer wire format: a v1 leader's errors
+// came with status 200, which a v2 follower would read as success.
+const PathPrefix = "/internal/v2/raft/"
+
+// Paths of the internal RPCs, served by Handler.
 const (
-	pathApply     = "/internal/v1/raft/apply"
-	pathReadIndex = "/internal/v1/raft/read-index"
-	pathLeave     = "/internal/v1/raft/leave"
+	pathApply     = PathPrefix + "apply"
+	pathReadIndex = PathPrefix + "read-index"
+	pathLeave     = PathPrefix + "leave"
 )
 
 // errUnreachable marks a forward that failed before the leader could have
 // acted on it (connection refused, partition): safe to retry elsewhere.
 var errUnreachable = errors.New("leader unreachable")
 
+// leaveRequest asks the leader to remove a node that is leaving.
+type leaveRequest struct {
+	ID string `json:"id"`
+}
+
 // Handler serves the RPCs that followers send to the leader. Mount it on the
 // internal listener behind peer.Require.
 func (n *Raft) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+pathApply, func(w http.ResponseWriter, r *http.Request) {
-		data, err := io.ReadAll(io.LimitReader(r.Body, MaxCommandBytes+1))
-		if err != nil {
-			writeResult(w, &result{Err: toWire(fmt.Errorf("read body: %w", err))})
-			return
-		}
+	mux.Handle("POST "+pathApply, peer.Handle(func(ctx context.Context, data json.RawMessage) (result, error) {
 		if _, err := DecodeCommand(data); err != nil {
-			writeResult(w, &result{Err: toWire(err)})
-			return
+			return result{}, err
 		}
 		if !n.IsLeader() {
-			writeResult(w, &result{Err: toWire(ErrNotLeader)})
-			return
+			return result{}, ErrNotLeader
 		}
-		val, err := n.applyLocal(r.Context(), data)
-		writeValue(w, val, err)
-	})
-	mux.HandleFunc("POST "+pathReadIndex, func(w http.ResponseWriter, r *http.Request) {
+		val, err := n.applyLocal(ctx, data)
+		return result{Value: val}, err
+	}))
+	mux.Handle("POST "+pathReadIndex, peer.Handle(func(ctx context.Context, _ struct{}) (result, error) {
 		if !n.IsLeader() {
-			writeResult(w, &result{Err: toWire(ErrNotLeader)})
-			return
+			return result{}, ErrNotLeader
 		}
-		idx, err := n.reads.wait(r.Context())
+		idx, err := n.reads.wait(ctx)
 		if err != nil {
-			writeValue(w, nil, err)
-			return
+			return result{}, err
 		}
 		b, _ := json.Marshal(idx)
-		writeValue(w, b, nil)
-	})
-	mux.HandleFunc("POST "+pathLeave, func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			ID string `json:"id"`
+		return result{Value: b}, nil
+	}))
+	mux.Handle("POST "+pathLeave, peer.Handle(func(ctx context.Context, req leaveRequest) (result, error) {
+		if req.ID == "" {
+			return result{}, errkind.New(errkind.Invalid, "leave: no node id")
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil || req.ID == "" {
-			writeResult(w, &result{Err: toWire(fmt.Errorf("leave: bad request"))})
-			return
-		}
-		writeValue(w, nil, n.removeLeaving(req.ID))
-	})
+		return result{}, n.removeLeaving(req.ID)
+	}))
 	return mux
 }
 
-func writeValue(w http.ResponseWriter, val json.RawMessage, err error) {
-	if err != nil {
-		writeResult(w, &result{Err: toWire(err)})
-		return
-	}
-	writeResult(w, &result{Value: val})
-}
-
-func writeResult(w http.ResponseWriter, res *result) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(res)
-}
-
 func (n *Raft) forwardApply(ctx context.Context, addr string, data []byte) (json.RawMessage, error) {
-	return n.call(ctx, addr, pathApply, data)
+	return n.call(ctx, addr, pathApply, json.RawMessage(data))
 }
 
 func (n *Raft) forwardReadIndex(ctx context.Context, addr string) (json.RawMessage, error) {
-	return n.call(ctx, addr, pathReadIndex, []byte("{}"))
+	return n.call(ctx, addr, pathReadIndex, struct{}{})
 }
 
 // forwardReadIndexWatched is forwardReadIndex abandoned as soon as this
@@ -128,41 +113,27 @@ func (n *Raft) forwardReadIndexWatched(ctx context.Context, addr string) (json.R
 const leaderWatchEvery = 50 * time.Millisecond
 
 func (n *Raft) forwardLeave(ctx context.Context, addr, id string) (json.RawMessage, error) {
-	b, _ := json.Marshal(map[string]string{"id": id})
-	return n.call(ctx, addr, pathLeave, b)
+	return n.call(ctx, addr, pathLeave, leaveRequest{ID: id})
 }
 
-// call posts body to a peer's internal RPC and decodes the result envelope.
-// Failures to connect are errUnreachable; a failure after the request was
-// sent leaves the outcome unknown.
-func (n *Raft) call(ctx context.Context, addr, path string, body []byte) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("consensus: forward: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := n.rpc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("consensus: forward to %s: %w", addr, ctx.Err())
-		}
-		if path != pathApply {
-			return nil, fmt.Errorf("consensus: forward to %s: %w: %v", addr, errUnreachable, err)
-		}
-		// The leader may have received the write before the connection
-		// broke, so only a refused dial is safe to retry.
-		if isDialError(err) {
-			return nil, fmt.Errorf("consensus: forward to %s: %w: %v", addr, errUnreachable, err)
-		}
-		return nil, ErrOutcomeUnknown
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("consensus: forward to %s: %w: status %s", addr, errUnreachable, resp.Status)
-	}
+// call makes an internal RPC to the leader at addr. A call that never
+// reached it is errUnreachable; one that reached it and lost its answer is
+// errUnreachable too, except for an apply, whose outcome is then unknown.
+// The leader's own errors (ErrNotLeader included) come back as they were.
+func (n *Raft) call(ctx context.Context, addr, path string, req any) (json.RawMessage, error) {
 	var res result
-	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxCommandBytes*2)).Decode(&res); err != nil {
-		return nil, fmt.Errorf("consensus: forward to %s: decode: %w", addr, err)
+	err := peer.Call(ctx, n.rpc, addr, path, req, &res)
+	switch {
+	case err == nil:
+		return res.Value, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("consensus: forward to %s: %w", addr, ctx.Err())
+	case errors.Is(err, peer.ErrNoAnswer) && path == pathApply:
+		// The leader may have received the write before the connection
+		// broke, so only a call that never reached it is safe to retry.
+		return nil, ErrOutcomeUnknown
+	case errors.Is(err, peer.ErrUnreachable), errors.Is(err, peer.ErrNoAnswer):
+		return nil, fmt.Errorf("consensus: forward: %w: %w", errUnreachable, err)
 	}
-	return res.unwrap()
+	return nil, fmt.Errorf("consensus: forward: %w", err)
 }

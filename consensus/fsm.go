@@ -87,19 +87,20 @@ func (f *FSM) notify() {
 	f.mu.Unlock()
 }
 
-// result is what Apply returns to raft and, through forwarding, to the
-// proposing node.
+// result is what Apply returns to raft and, through forwarding (as the
+// answer of peer.Handle), to the proposing node.
 type result struct {
 	Value json.RawMessage `json:"value,omitempty"`
-	Err   *wireError      `json:"error,omitempty"`
+	// err is Apply's error, which a forward sends in peer's wire format.
+	err error
 	// val is Apply's value, encoded by unwrap on the one node that waits
 	// for it rather than by every replica in Apply.
 	val any
 }
 
 func (r *result) unwrap() (json.RawMessage, error) {
-	if r.Err != nil {
-		return nil, r.Err.toError()
+	if r.err != nil {
+		return nil, r.err
 	}
 	if r.val != nil {
 		b, err := json.Marshal(r.val)
@@ -118,13 +119,13 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if err != nil {
 		// Undecodable entries are skipped identically on every node.
 		f.recordSkip(l.Index)
-		return &result{Err: toWire(errkind.New(errkind.Invalid, err.Error()))}
+		return &result{err: errkind.New(errkind.Invalid, err.Error())}
 	}
 	h, ok := f.handlers[cmd.Type]
 	if !ok {
 		f.log.Error("skipping unknown command; is this node older than the leader?", "type", cmd.Type, "index", l.Index)
 		f.recordSkip(l.Index)
-		return &result{Err: toWire(errkind.New(errkind.Internal, fmt.Sprintf("%v: %s", ErrUnknownCommand, cmd.Type)))}
+		return &result{err: errkind.New(errkind.Internal, fmt.Sprintf("%v: %s", ErrUnknownCommand, cmd.Type))}
 	}
 	var (
 		val    any
@@ -138,7 +139,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 	case errors.Is(err, storage.ErrAlreadyApplied):
 		return &result{}
 	case appErr != nil:
-		return &result{Err: toWire(appErr)}
+		return &result{err: asForwarded(appErr)}
 	case err != nil:
 		// The local disk failed: carrying on would let this replica diverge.
 		panic(fmt.Sprintf("consensus: apply index %d: %v", l.Index, err))
@@ -185,25 +186,13 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 
 func (s *fsmSnapshot) Release() { s.sn.Close() }
 
-// wireError is an error as it crosses from the leader to a follower.
-type wireError struct {
-	Kind       errkind.Kind   `json:"kind"`
-	Message    string         `json:"message"`
-	Fields     map[string]any `json:"fields,omitempty"`
-	RetryAfter int            `json:"retryAfter,omitempty"`
-	NotLeader  bool           `json:"notLeader,omitempty"`
-}
-
-func toWire(err error) *wireError {
+// asForwarded returns err as a forward delivers it (peer's wire format
+// keeps only an errkind error's kind, message, fields and retry hint), so
+// that a write proposed on the leader fails exactly as one forwarded from
+// a follower.
+func asForwarded(err error) error {
 	if e := errkind.Of(err); e != nil {
-		return &wireError{Kind: e.Kind, Message: e.Message, Fields: e.Fields, RetryAfter: e.RetryAfter, NotLeader: errors.Is(err, ErrNotLeader)}
+		return e
 	}
-	return &wireError{Kind: errkind.Internal, Message: err.Error()}
-}
-
-func (w *wireError) toError() error {
-	if w.NotLeader {
-		return ErrNotLeader
-	}
-	return &errkind.Error{Kind: w.Kind, Message: w.Message, Fields: w.Fields, RetryAfter: w.RetryAfter}
+	return errkind.New(errkind.Internal, err.Error())
 }

@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -117,17 +116,5 @@ func TestFSMSnapshotRestore(t *testing.T) {
 	hb, ib, _ := b.State().Hash()
 	if ha != hb || ia != ib {
 		t.Fatal("replicas differ after restore and replay")
-	}
-}
-
-func TestWireErrorKeepsFields(t *testing.T) {
-	e := errkind.New(errkind.Forbidden, "limit").With(map[string]any{"current": 3, "allowed": 3})
-	b, _ := json.Marshal(&result{Err: toWire(e)})
-	var r result
-	json.Unmarshal(b, &r)
-	_, err := r.unwrap()
-	got := errkind.Of(err)
-	if got == nil || got.Kind != errkind.Forbidden || got.Fields["allowed"] != float64(3) {
-		t.Fatalf("round trip = %#v", got)
 	}
 }

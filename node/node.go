@@ -200,7 +200,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	// surfaces and hands everything else to the API.
 	n.httpSrv = &http.Server{Handler: n.publicHandler(api, keys, policy), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
-	internal.Handle("/internal/v1/raft/", n.raft.Handler())
+	internal.Handle(consensus.PathPrefix, n.raft.Handler())
 	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group()))
 	internal.Handle(cachectl.PathPrefix, n.ctl.Handler())
 	internal.Handle(jobs.PathPrefix, n.jobs.Handler())
