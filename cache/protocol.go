@@ -2,9 +2,7 @@ package cache
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	pb "github.com/golang/groupcache/groupcachepb"
 
 	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/peer"
 )
 
 // PathPrefix is where Handler is mounted on the internal listener.
@@ -22,14 +21,17 @@ const PathPrefix = "/internal/v1/cache/"
 const hintHeader = "X-Rendercache-Hint"
 
 // maxValue bounds a value read from a peer.
-const maxValue = 64 << 20
+const maxValue = peer.MaxBody
 
-// statusFillFailed marks a response whose body is the owner's fill error
-// (as opposed to the owner being unreachable or broken).
-const statusFillFailed = http.StatusFailedDependency
+var (
+	// ErrClosed is returned by a group whose node is stopping.
+	ErrClosed = errkind.New(errkind.Unavailable, "cache is shutting down")
 
-// ErrClosed is returned by a group whose node is stopping.
-var ErrClosed = errkind.New(errkind.Unavailable, "cache is shutting down")
+	// errUnknownGroup and errNoKey refuse a peer's malformed Get; the
+	// asking node then fills the key itself.
+	errUnknownGroup = errkind.New(errkind.NotFound, "unknown cache group")
+	errNoKey        = errkind.New(errkind.Invalid, "key is required")
+)
 
 type hintKey struct{}
 
@@ -52,7 +54,10 @@ type remote struct {
 	addr string
 }
 
-// Get asks the owner for a value over the internal listener.
+// Get asks the owner for a value over the internal listener. When the
+// owner answers with its fill's error, the flight records it so that this
+// node does not fill the key a second time; when the owner cannot answer,
+// groupcache fills locally.
 func (r *remote) Get(ctx context.Context, in *pb.GetRequest, out *pb.GetResponse) error {
 	u := "http://" + r.addr + PathPrefix + url.PathEscape(r.g.cfg.Name) + "?key=" + url.QueryEscape(in.GetKey())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -62,35 +67,21 @@ func (r *remote) Get(ctx context.Context, in *pb.GetRequest, out *pb.GetResponse
 	if h := Hint(ctx); h != "" {
 		req.Header.Set(hintHeader, h)
 	}
-	resp, err := r.g.cfg.Client.Do(req)
+	v, err := peer.Do(r.g.cfg.Client, req, maxValue)
 	if err != nil {
-		return fmt.Errorf("cache: peer %s: %w", r.name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxValue+1))
-	if err != nil {
-		return fmt.Errorf("cache: peer %s: read: %w", r.name, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusOK && len(body) <= maxValue:
-		out.Value = body
-		return nil
-	case resp.StatusCode == statusFillFailed:
-		var e errkind.Error
-		if json.Unmarshal(body, &e) != nil || e.Message == "" {
-			e = errkind.Error{Kind: errkind.Unavailable, Message: "peer fill failed"}
+		err = fmt.Errorf("cache: peer %s: %w", r.name, err)
+		if n, ok := ctx.Value(noteKey{}).(*note); ok && errkind.Of(err) != nil {
+			n.remote = err
 		}
-		if n, ok := ctx.Value(noteKey{}).(*note); ok {
-			n.remote = &e
-		}
-		return &e
-	default:
-		return fmt.Errorf("cache: peer %s: status %d: %s", r.name, resp.StatusCode, strings.TrimSpace(string(body[:min(len(body), 200)])))
+		return err
 	}
+	out.Value = v
+	return nil
 }
 
 // Handler serves the peer protocol for the given groups of one node:
-// GET PathPrefix+<group>?key=K. Mount it behind peer.Require.
+// GET PathPrefix+<group>?key=K answers the value's bytes, or the fill's
+// error in peer's wire format. Mount it behind peer.Require.
 func Handler(groups ...*Group) http.Handler {
 	byName := map[string]*Group{}
 	for _, g := range groups {
@@ -100,12 +91,12 @@ func Handler(groups ...*Group) http.Handler {
 		name, err := url.PathUnescape(strings.TrimPrefix(r.URL.Path, PathPrefix))
 		g, ok := byName[name]
 		if err != nil || !ok {
-			http.Error(w, "unknown cache group", http.StatusNotFound)
+			peer.Refuse(w, http.StatusNotFound, errUnknownGroup)
 			return
 		}
 		key := r.URL.Query().Get("key")
 		if key == "" {
-			http.Error(w, "key is required", http.StatusBadRequest)
+			peer.Refuse(w, http.StatusBadRequest, errNoKey)
 			return
 		}
 		ctx := r.Context()
@@ -114,13 +105,10 @@ func Handler(groups ...*Group) http.Handler {
 		}
 		v, err := g.serve(ctx, key)
 		if err != nil {
-			e := errkind.Of(err)
-			if e == nil {
-				e = errkind.New(errkind.Unavailable, "fill failed: "+err.Error())
+			if errkind.Of(err) == nil {
+				err = errkind.New(errkind.Unavailable, "fill failed: "+err.Error())
 			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(statusFillFailed)
-			json.NewEncoder(w).Encode(e)
+			peer.WriteError(w, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")

@@ -8,11 +8,8 @@
 package cachectl
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -188,31 +185,3 @@ func fanOut[T any](ctx context.Context, s *Service, fn func(ctx context.Context,
 	wg.Wait()
 	return out, errs
 }
-
-// call makes an internal request to m and decodes the JSON answer.
-func (s *Service) call(ctx context.Context, m Member, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+m.InternalAddr+path, rd)
-	if err != nil {
-		return err
-	}
-	resp, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return json.NewDecoder(io.LimitReader(resp.Body, maxInternalBody)).Decode(out)
-}
-
-// maxInternalBody bounds an internal answer (a listing page).
-const maxInternalBody = 64 << 20

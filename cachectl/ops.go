@@ -2,18 +2,16 @@ package cachectl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rendercache/rendercache/domain"
+	"github.com/rendercache/rendercache/internal/peer"
 	"github.com/rendercache/rendercache/jobs"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
@@ -65,6 +63,13 @@ func (s *Service) List(ctx context.Context, accountID, host, cursor string, limi
 	return l, nil
 }
 
+// pagesRequest asks a member for its L2 listing of a domain.
+type pagesRequest struct {
+	Domain string `json:"domain"`
+	After  string `json:"after"`
+	Limit  int    `json:"limit"`
+}
+
 type pagesAnswer struct {
 	Pages []page.StoredPage `json:"pages"`
 	More  bool              `json:"more"`
@@ -79,8 +84,7 @@ func (s *Service) gather(ctx context.Context, d domain.Domain, after string, lim
 			return pagesAnswer{Pages: p, More: more}, err
 		}
 		var a pagesAnswer
-		q := url.Values{"domain": {d.Domain}, "after": {after}, "limit": {strconv.Itoa(limit)}}
-		err := s.call(ctx, m, http.MethodGet, pathPages+"?"+q.Encode(), nil, &a)
+		err := peer.Call(ctx, s.cfg.Client, m.InternalAddr, pathPages, pagesRequest{Domain: d.Domain, After: after, Limit: limit}, &a)
 		return a, err
 	})
 	for _, err := range errs {
@@ -164,7 +168,7 @@ func (s *Service) purge(ctx context.Context, d domain.Domain, paths []string) (i
 			return s.localPurge(ctx, req)
 		}
 		var a purgeAnswer
-		err := s.call(ctx, m, http.MethodPost, pathPurge, req, &a)
+		err := peer.Call(ctx, s.cfg.Client, m.InternalAddr, pathPurge, req, &a)
 		return a.Deleted, err
 	})
 	total := 0
@@ -316,21 +320,19 @@ func (s *Service) Job(ctx context.Context, accountID, id string) (jobs.Job, erro
 		}
 		return j, nil
 	}
-	found, _ := fanOut(ctx, s, func(ctx context.Context, m Member) (*jobs.Wire, error) {
+	found, _ := fanOut(ctx, s, func(ctx context.Context, m Member) (*jobs.Job, error) {
 		if m.Name == s.cfg.Self {
 			return nil, nil
 		}
-		var w jobs.Wire
-		if err := s.call(ctx, m, http.MethodGet, jobs.PathPrefix+url.PathEscape(id), nil, &w); err != nil {
-			return nil, nil // not there (404) or unreachable: ask the others
+		j, err := jobs.Lookup(ctx, s.cfg.Client, m.InternalAddr, id)
+		if err != nil {
+			return nil, nil // not there or unreachable: ask the others
 		}
-		return &w, nil
+		return &j, nil
 	})
-	for _, w := range found {
-		if w != nil && w.AccountID == accountID {
-			j := w.Job
-			j.AccountID = w.AccountID
-			return j, nil
+	for _, j := range found {
+		if j != nil && j.AccountID == accountID {
+			return *j, nil
 		}
 	}
 	return jobs.Job{}, jobs.ErrNotFound
@@ -475,41 +477,17 @@ const (
 	PathPrefix = "/internal/v1/cachectl/"
 )
 
-// Handler serves other nodes' listing and purge calls. Mount it behind
-// peer.Require.
+// Handler serves other nodes' listing and purge calls. Mount it at
+// PathPrefix behind peer.Require.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+pathPages, func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		limit, _ := strconv.Atoi(q.Get("limit"))
-		p, more, err := s.cfg.Pages.LocalPages(q.Get("domain"), q.Get("after"), limit)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeJSON(w, pagesAnswer{Pages: p, More: more})
-	})
-	mux.HandleFunc("POST "+pathPurge, func(w http.ResponseWriter, r *http.Request) {
-		var req purgeRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
-			http.Error(w, "bad purge request", http.StatusBadRequest)
-			return
-		}
-		n, err := s.localPurge(r.Context(), req)
-		if err != nil {
-			code := http.StatusInternalServerError
-			if errors.Is(err, context.DeadlineExceeded) {
-				code = http.StatusGatewayTimeout
-			}
-			http.Error(w, err.Error(), code)
-			return
-		}
-		writeJSON(w, purgeAnswer{Deleted: n})
-	})
+	mux.Handle("POST "+pathPages, peer.Handle(func(_ context.Context, q pagesRequest) (pagesAnswer, error) {
+		p, more, err := s.cfg.Pages.LocalPages(q.Domain, q.After, q.Limit)
+		return pagesAnswer{Pages: p, More: more}, err
+	}))
+	mux.Handle("POST "+pathPurge, peer.Handle(func(ctx context.Context, req purgeRequest) (purgeAnswer, error) {
+		n, err := s.localPurge(ctx, req)
+		return purgeAnswer{Deleted: n}, err
+	}))
 	return mux
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
 }

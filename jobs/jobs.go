@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/peer"
 )
 
 // States of a job.
@@ -62,9 +62,9 @@ type Job struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// Wire is a Job as it crosses between nodes: with its owner, whom the
+// wire is a Job as it crosses between nodes: with its owner, whom the
 // API never shows.
-type Wire struct {
+type wire struct {
 	Job
 	AccountID string `json:"accountId"`
 }
@@ -200,16 +200,36 @@ func (r *Runner) Get(id string) (Job, bool) {
 	return *j, true
 }
 
-// Handler serves GET PathPrefix+<id> to other nodes. Mount it behind
+// pathGet is the RPC that reads a job its node runs.
+const pathGet = PathPrefix + "get"
+
+type getRequest struct {
+	ID string `json:"id"`
+}
+
+// Handler serves other nodes' Lookup calls. Mount it at PathPrefix behind
 // peer.Require.
 func (r *Runner) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		j, ok := r.Get(strings.TrimPrefix(req.URL.Path, PathPrefix))
+	mux := http.NewServeMux()
+	mux.Handle("POST "+pathGet, peer.Handle(func(_ context.Context, req getRequest) (wire, error) {
+		j, ok := r.Get(req.ID)
 		if !ok {
-			http.Error(w, "no such job", http.StatusNotFound)
-			return
+			return wire{}, ErrNotFound
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(Wire{Job: j, AccountID: j.AccountID})
-	})
+		return wire{Job: j, AccountID: j.AccountID}, nil
+	}))
+	return mux
+}
+
+// Lookup asks the node whose internal listener is at addr for a job that
+// it runs, owner included; c is a peer client (peer.NewClient). A job the
+// node does not know is ErrNotFound. Safe for concurrent use.
+func Lookup(ctx context.Context, c *http.Client, addr, id string) (Job, error) {
+	var w wire
+	if err := peer.Call(ctx, c, addr, pathGet, getRequest{ID: id}, &w); err != nil {
+		return Job{}, fmt.Errorf("jobs: lookup %s: %w", id, err)
+	}
+	j := w.Job
+	j.AccountID = w.AccountID
+	return j, nil
 }

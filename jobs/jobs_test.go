@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -176,7 +175,7 @@ func TestRetention(t *testing.T) {
 }
 
 // Other nodes read a job, with its owner, through Handler.
-func TestHandler(t *testing.T) {
+func TestLookup(t *testing.T) {
 	r := NewRunner("n1", nil, quiet())
 	j, err := r.Submit("refresh", "acct_7", "a.example.com", "/")
 	if err != nil {
@@ -184,23 +183,29 @@ func TestHandler(t *testing.T) {
 	}
 	srv := httptest.NewServer(r.Handler())
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + PathPrefix + j.ID)
-	if err != nil {
-		t.Fatal(err)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name string
+		id   string
+		want error
+	}{
+		{"known", j.ID, nil},
+		{"unknown", "nope", ErrNotFound},
+		{"empty", "", ErrNotFound},
 	}
-	var w Wire
-	json.NewDecoder(resp.Body).Decode(&w)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || w.AccountID != "acct_7" || w.ID != j.ID || w.State != Queued {
-		t.Fatalf("%d %+v", resp.StatusCode, w)
-	}
-	resp, err = http.Get(srv.URL + PathPrefix + "nope")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown job: %d", resp.StatusCode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Lookup(context.Background(), srv.Client(), addr, tt.id)
+			if tt.want != nil {
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+				return
+			}
+			if err != nil || got.AccountID != "acct_7" || got.ID != j.ID || got.State != Queued {
+				t.Fatalf("%+v, %v", got, err)
+			}
+		})
 	}
 	// The public JSON never carries the owner.
 	b, _ := json.Marshal(j)

@@ -14,21 +14,23 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/rendercache/rendercache/cache"
+	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/peer"
 )
 
 // PathPrefix is where Handler is mounted on the internal listener.
 const PathPrefix = "/internal/v1/ratelimit"
+
+// errNoKey refuses a question about no bucket.
+var errNoKey = errkind.New(errkind.Invalid, "rate limit request without a key")
 
 // Rule is a limit: Limit requests per Window.
 type Rule struct {
@@ -161,36 +163,22 @@ type request struct {
 }
 
 func (l *Limiter) remote(ctx context.Context, addr string, r request) (Decision, error) {
-	body, _ := json.Marshal(r)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+PathPrefix, bytes.NewReader(body))
-	if err != nil {
-		return Decision{}, err
-	}
-	resp, err := l.client.Do(req)
-	if err != nil {
-		return Decision{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return Decision{}, fmt.Errorf("ratelimit: owner answered %d", resp.StatusCode)
-	}
 	var d Decision
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&d); err != nil {
-		return Decision{}, fmt.Errorf("ratelimit: %w", err)
+	if err := peer.Call(ctx, l.client, addr, PathPrefix, r, &d); err != nil {
+		return Decision{}, fmt.Errorf("ratelimit: ask owner: %w", err)
 	}
 	return d, nil
 }
 
 // Handler answers other nodes' questions about buckets this node owns.
-// Mount it behind peer.Require.
+// Mount it at PathPrefix behind peer.Require.
 func (l *Limiter) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil || req.Key == "" {
-			http.Error(w, "bad rate limit request", http.StatusBadRequest)
-			return
+	mux := http.NewServeMux()
+	mux.Handle("POST "+PathPrefix, peer.Handle(func(_ context.Context, req request) (Decision, error) {
+		if req.Key == "" {
+			return Decision{}, errNoKey
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(l.local(req))
-	})
+		return l.local(req), nil
+	}))
+	return mux
 }
