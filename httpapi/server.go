@@ -132,6 +132,7 @@ type Server struct {
 	log    *slog.Logger
 	deps   Deps
 	router *httprouter.Router
+	routes []Route
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -192,7 +193,9 @@ func New(cfg Config, deps Deps) *Server {
 
 	s.route(http.MethodGet, "/healthz", s.healthz)
 	s.route(http.MethodGet, "/readyz", s.readyz)
-	r.Handler(http.MethodGet, "/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	s.handle(http.MethodGet, "/metrics", func(w http.ResponseWriter, req *http.Request, _ httprouter.Params) { metrics.ServeHTTP(w, req) })
+	s.registerSpecRoutes()
 
 	s.admin(http.MethodGet, "/admin/cluster", s.clusterInfo)
 	s.admin(http.MethodPost, "/admin/accounts", s.createAccount)
@@ -250,7 +253,7 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // route registers h under path with metrics, a request deadline and error
 // mapping.
 func (s *Server) route(method, path string, h handler) {
-	s.router.Handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	s.handle(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		s.observe(path, w, r, func(w http.ResponseWriter, r *http.Request) error { return h(w, r, ps) })
 	})
 }

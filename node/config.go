@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -97,6 +98,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Faults injects partitions into every transport; nil in production.
 	Faults *netfault.Injector
+	// WrapPublic, when set, wraps the public listener's handler: a hook
+	// for programs that embed a node (middleware of their own) and for
+	// tests (testcluster checks all traffic against the OpenAPI contract
+	// through it). Nil in production.
+	WrapPublic func(http.Handler) http.Handler
 }
 
 // Default returns the settings of `rendercache serve` with no flags.

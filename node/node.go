@@ -198,7 +198,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	})
 	// The public listener: edge dispatches by host to the cache
 	// surfaces and hands everything else to the API.
-	n.httpSrv = &http.Server{Handler: n.publicHandler(api, keys, policy), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// The public listener: edge dispatches by host to the cache surfaces
+	// and hands everything else to the API; WrapPublic (tests: the
+	// contract check) goes around it all.
+	public := n.publicHandler(api, keys, policy)
+	if cfg.WrapPublic != nil {
+		public = cfg.WrapPublic(public)
+	}
+	n.httpSrv = &http.Server{Handler: public, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
 	internal.Handle(consensus.PathPrefix, n.raft.Handler())
 	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group()))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,10 @@ type Options struct {
 	Renderer page.Renderer
 	// RenderTimeout is the nodes' default render timeout; default 20s.
 	RenderTimeout time.Duration
+
+	// wrapPublic wraps node i's public handler; New sets it to check
+	// every request and answer against the OpenAPI contract.
+	wrapPublic func(ownAddr string) func(http.Handler) http.Handler
 }
 
 // noRenderer is the renderer of clusters that were given none.
@@ -253,6 +258,9 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 	cfg.L2Bytes = 64 << 20
 	if c.opts.RenderTimeout > 0 {
 		cfg.RenderTimeout = c.opts.RenderTimeout
+	}
+	if c.opts.wrapPublic != nil {
+		cfg.WrapPublic = c.opts.wrapPublic(s.httpAddr)
 	}
 	if !bootstrap {
 		for j, o := range c.specs {

@@ -2,20 +2,38 @@ package testcluster
 
 import (
 	"context"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rendercache/rendercache/api/contract"
 )
 
 // New starts an n-node cluster for a test and closes it when the test ends,
 // then checks that the nodes left no goroutines behind. It fails the test
 // if the cluster does not form within a minute.
+//
+// In tests (not benchmarks, which measure the API as it runs in
+// production) every node's public handler checks each request and answer
+// against the OpenAPI contract (api/openapi.yaml) and fails the test with
+// tb.Errorf on a mismatch; contract.Checker.Wrap says what is checked and
+// what is exempt (the serve path's host-routed traffic among it).
 func New(tb testing.TB, n int, opts Options) *Cluster {
 	tb.Helper()
 	before := runtime.NumGoroutine()
 	if opts.Dir == "" {
 		opts.Dir = tb.TempDir()
+	}
+	if _, bench := tb.(*testing.B); !bench {
+		checker, err := contract.Default()
+		if err != nil {
+			tb.Fatalf("testcluster: %v", err)
+		}
+		opts.wrapPublic = func(own string) func(http.Handler) http.Handler {
+			return checker.Wrap(own, tb.Errorf)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -1,0 +1,3 @@
+// Package api holds the OpenAPI document of the public HTTP API, embedded
+// in the binary so that every node serves the contract it was built with.
+package api
