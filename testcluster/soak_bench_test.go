@@ -96,6 +96,9 @@ func soak(b *testing.B, rb *renderBench, d time.Duration) soakResult {
 		resp, err := testcluster.Do(rb.ctx, rb.c.URL(i%3), http.MethodPatch, "/api/domains/"+rb.host, "Bearer "+rb.key, map[string]int{"cacheTtl": 3600 + i%2})
 		if err != nil || resp.Status != http.StatusOK {
 			res.writeErrors++
+			if res.writeErrors <= 5 {
+				b.Logf("write %d on node %d failed after %s: %v %v", i, i%3, time.Since(start), resp, err)
+			}
 			continue
 		}
 		res.writes = append(res.writes, time.Since(start))
