@@ -87,7 +87,7 @@ func newOrigin(t *testing.T) *originSite {
 
 // newService returns a single-node page service over a real browser and
 // Pebble; cur holds the domain it serves, which a test may change.
-func newService(t *testing.T, cur *atomic.Pointer[domain.Domain], c *clock) (*page.Service, *pagestore.Store) {
+func newService(t *testing.T, cur *atomic.Pointer[domain.Domain], c *clock, opts ...func(*page.Config)) (*page.Service, *pagestore.Store) {
 	db, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func newService(t *testing.T, cur *atomic.Pointer[domain.Domain], c *clock) (*pa
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := page.New(page.Config{
+	cfg := page.Config{
 		Node:     "solo",
 		Ring:     cache.NewRing("solo"),
 		Client:   http.DefaultClient,
@@ -112,7 +112,11 @@ func newService(t *testing.T, cur *atomic.Pointer[domain.Domain], c *clock) (*pa
 			return d, nil
 		},
 		Now: c.Now,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := page.New(cfg)
 	t.Cleanup(s.Close)
 	return s, store
 }
@@ -229,4 +233,35 @@ func TestFailedRendersAreNotCached(t *testing.T) {
 			t.Fatalf("err = %v, want a render failure with Retry-After", err)
 		}
 	})
+}
+
+// The key's owner may not have applied a domain that the requesting node
+// already serves (it was created a moment ago): the fill takes one fresh
+// read before it gives up, instead of answering 404.
+func TestFillReadsAnUnknownDomainFresh(t *testing.T) {
+	o := newOrigin(t)
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	d := domain.Domain{Domain: "new.test", Origin: o.srv.URL, CacheTTL: 60}
+	var cur atomic.Pointer[domain.Domain]
+	cur.Store(&domain.Domain{Domain: "other.test"}) // not applied here yet
+	var barriers atomic.Int64
+	s, _ := newService(t, &cur, c, func(cfg *page.Config) {
+		cfg.Fresh = func(context.Context) error {
+			barriers.Add(1)
+			cur.Store(&d) // the barrier brings the create
+			return nil
+		}
+	})
+	a, outcome, err := s.Get(context.Background(), d, render.Desktop, "/", render.Live)
+	if err != nil || outcome != edge.Miss || !strings.Contains(string(a.Body()), "version one") {
+		t.Fatalf("fill of a domain created elsewhere: %v %v", err, outcome)
+	}
+	if barriers.Load() != 1 {
+		t.Fatalf("%d barriers, want 1", barriers.Load())
+	}
+	// A domain that does not exist even after the barrier is not found.
+	gone := domain.Domain{Domain: "gone.test", Origin: o.srv.URL, CacheTTL: 60}
+	if _, _, err := s.Get(context.Background(), gone, render.Desktop, "/", render.Live); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("fill of a deleted domain: %v, want not found", err)
+	}
 }
