@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/rendercache/rendercache/client"
 )
 
 // Response is a decoded API response.
@@ -82,3 +84,24 @@ func Do(ctx context.Context, base, method, path, auth string, body any) (*Respon
 // CloseIdleConnections drops the test client's keep-alive connections so
 // that leak checks do not count them.
 func CloseIdleConnections() { httpClient.CloseIdleConnections() }
+
+// Client returns an API client with the admin token whose endpoints are
+// the given nodes (default: every node, in order), so that tests call
+// the API through the same typed client as the CLI. Pass an API key with
+// client.Options of your own when a test needs one.
+func (c *Cluster) Client(nodes ...int) *client.Client {
+	if len(nodes) == 0 {
+		for i := range c.specs {
+			nodes = append(nodes, i)
+		}
+	}
+	urls := make([]string, len(nodes))
+	for i, n := range nodes {
+		urls[i] = c.URL(n)
+	}
+	cl, err := client.New(client.Options{Endpoints: urls, AdminToken: c.opts.AdminToken, HTTPClient: httpClient})
+	if err != nil {
+		panic(fmt.Sprintf("testcluster: client: %v", err)) // the URLs are ours
+	}
+	return cl
+}

@@ -19,21 +19,18 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// createAccount creates an account through node i and returns its ID.
+// createAccount creates an account through node i (with the typed client
+// the CLI uses) and returns its ID.
 func createAccount(t *testing.T, ctx context.Context, c *testcluster.Cluster, i int, email string) string {
 	t.Helper()
-	resp, err := c.Do(ctx, i, http.MethodPost, "/admin/accounts", map[string]string{"email": email, "plan": "pro"})
+	acc, err := c.Client(i).CreateAccount(ctx, email, "pro")
 	if err != nil {
 		t.Fatalf("create %s via %s: %v", email, c.Name(i), err)
 	}
-	if resp.Status != http.StatusCreated {
-		t.Fatalf("create %s via %s: %s", email, c.Name(i), resp)
+	if acc.ID == "" {
+		t.Fatalf("create returned no id: %+v", acc)
 	}
-	id, _ := resp.JSON()["id"].(string)
-	if id == "" {
-		t.Fatalf("create returned no id: %s", resp)
-	}
-	return id
+	return acc.ID
 }
 
 func follower(c *testcluster.Cluster) int {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,11 +22,7 @@ func TestAdminTokenResetReplacesTheTokenClusterWide(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	cl, err := testcluster.Start(ctx, 3, testcluster.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testcluster.New(t, 3, testcluster.Options{Dir: dir})
 	old := cl.AdminToken()
 	leader := cl.Leader()
 	i := (leader + 1) % cl.Size() // a follower
@@ -44,7 +41,8 @@ func TestAdminTokenResetReplacesTheTokenClusterWide(t *testing.T) {
 	// while it runs) and restarts it.
 	dataDir := filepath.Join(dir, cl.Name(i))
 	var out bytes.Buffer
-	if err := (&AdminTokenCommand{Stdout: &out, Getenv: func(string) string { return "" }}).Run(ctx, []string{"reset", "--data-dir", dataDir}); err != nil {
+	m := &Main{Stdout: &out, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	if err := m.Run(ctx, []string{"admin-token", "reset", "--data-dir", dataDir}); err != nil {
 		t.Fatal(err)
 	}
 	token := regexp.MustCompile(operator.TokenPrefix + `[A-Za-z0-9]{32}`).FindString(out.String())

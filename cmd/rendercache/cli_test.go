@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/operator"
@@ -20,7 +23,8 @@ import (
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := NewMain(&out, &errOut).Run(context.Background(), args)
+	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	err := m.Run(context.Background(), args)
 	code = report(&errOut, err)
 	return code, out.String(), errOut.String()
 }
@@ -60,6 +64,33 @@ func TestHelpExitsZero(t *testing.T) {
 				t.Fatalf("help shows a single-dash flag:\n%s", stdout)
 			}
 		})
+	}
+}
+
+// Every command and group, however deep, answers --help on stdout with
+// exit 0, and shows no single-dash flag.
+func TestEveryCommandHelpExitsZero(t *testing.T) {
+	var walk func(prefix []string, cmd *cobra.Command)
+	n := 0
+	walk = func(prefix []string, cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			args := append(append([]string(nil), prefix...), sub.Name())
+			n++
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, stdout, stderr := run(t, append(args, "--help")...)
+				if code != 0 || stderr != "" || !strings.Contains(stdout, "Usage: rendercache "+strings.Join(args, " ")) {
+					t.Fatalf("exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+				}
+				if regexp.MustCompile(`(?m)^\s+-[a-z]`).MatchString(stdout) {
+					t.Fatalf("help shows a single-dash flag:\n%s", stdout)
+				}
+			})
+			walk(args, sub)
+		}
+	}
+	walk(nil, NewMain(io.Discard, io.Discard).root())
+	if n < 30 {
+		t.Fatalf("only %d commands found", n)
 	}
 }
 
@@ -138,9 +169,9 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		want string
 	}{
 		{args: []string{"x"}, want: `rendercache: unknown command "x"; run 'rendercache --help'`},
-		{args: []string{"--bogus"}, want: `rendercache: unknown command "--bogus"; run 'rendercache --help'`},
+		{args: []string{"--bogus"}, want: `rendercache: unknown flag: --bogus; run 'rendercache --help'`},
 		{args: []string{"help", "x"}, want: `rendercache: unknown help topic "x"; run 'rendercache --help'`},
-		{args: []string{"serve", "--bogus"}, want: `rendercache: flag provided but not defined: -bogus; run 'rendercache serve --help'`},
+		{args: []string{"serve", "--bogus"}, want: `rendercache: unknown flag: --bogus; run 'rendercache serve --help'`},
 		{args: []string{"serve", "extra"}, want: `rendercache: unexpected arguments ["extra"]; run 'rendercache serve --help'`},
 		{args: []string{"serve", "--voters", "many"}, want: `; run 'rendercache serve --help'`},
 		{args: []string{"dev", "--nodes", "0"}, want: `rendercache: --nodes must be between 1 and 64; run 'rendercache dev --help'`},
@@ -224,7 +255,7 @@ func TestVersion(t *testing.T) {
 			version = tc.ldflags
 			var out bytes.Buffer
 			c := &VersionCommand{Stdout: &out, BuildInfo: func() (*debug.BuildInfo, bool) { return tc.info, tc.ok }}
-			if err := c.Run(context.Background(), nil); err != nil {
+			if err := c.Run(); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range tc.want {
@@ -242,18 +273,18 @@ func TestAdminTokenResetCommand(t *testing.T) {
 	for _, viaEnv := range []bool{false, true} {
 		dir := t.TempDir()
 		os.Mkdir(filepath.Join(dir, "state"), 0o700)
-		var out bytes.Buffer
-		c := &AdminTokenCommand{Stdout: &out, Getenv: func(k string) string {
+		var out, errOut bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string {
 			if viaEnv && k == "RENDERCACHE_DATA_DIR" {
 				return dir
 			}
 			return ""
 		}}
-		args := []string{"reset", "--data-dir", dir}
+		args := []string{"admin-token", "reset", "--data-dir", dir}
 		if viaEnv {
-			args = args[:1]
+			args = args[:2]
 		}
-		if err := c.Run(context.Background(), args); err != nil {
+		if err := m.Run(context.Background(), args); err != nil {
 			t.Fatal(err)
 		}
 		token := regexp.MustCompile(operator.TokenPrefix + `[A-Za-z0-9]+`).FindString(out.String())

@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rendercache/rendercache/plan"
@@ -48,12 +48,10 @@ const envPrefix = "RENDERCACHE_"
 
 // applyEnv sets every flag not given on the command line from its
 // environment variable, so that flags win over the environment.
-func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+func applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" {
 			return
 		}
 		env := envName(f.Name)
@@ -70,6 +68,9 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+// Type names the flag's value in help.
+func (l *listFlag) Type() string { return "list" }
 
 func (l *listFlag) Set(s string) error {
 	for _, p := range strings.Split(s, ",") {

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rendercache/rendercache/node"
 )
@@ -16,23 +16,20 @@ type KeygenCommand struct {
 	Stdout io.Writer
 }
 
-var keygenCmd = command{
-	name:    "keygen",
-	summary: "Print a new cluster key: 32 bytes from the CSPRNG, base64-encoded, for\n--cluster-key (RENDERCACHE_CLUSTER_KEY).",
+// command is `rendercache keygen`.
+func (c *KeygenCommand) command() *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen",
+		Short: "print a fresh base64 cluster key",
+		Long: `Print a new cluster key: 32 bytes from the CSPRNG, base64-encoded, for
+--cluster-key (RENDERCACHE_CLUSTER_KEY).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.Run() },
+	}
 }
 
 // Run prints one base64-encoded 32-byte key from the CSPRNG.
-func (c *KeygenCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	if help, err := keygenCmd.parseFlags(fs, args); help || err != nil {
-		if help {
-			keygenCmd.printHelp(c.Stdout, fs)
-		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		return &usageError{cmd: keygenCmd.name, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
-	}
+func (c *KeygenCommand) Run() error {
 	fmt.Fprintln(c.Stdout, newClusterKey())
 	return nil
 }

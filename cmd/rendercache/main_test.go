@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/render"
 )
 
 var (
@@ -39,8 +43,21 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
+// browser is the one Chromium of this test package, shared by every test
+// cluster's nodes. Without Chromium the package fails; it never skips.
+var browser *render.Pool
+
 func TestMain(m *testing.M) {
+	p, err := render.New(context.Background(), render.Options{Concurrency: 2, Policy: origin.Policy{AllowPrivate: true}})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cmd/rendercache tests need Chromium (make deps installs it): %v\n", err)
+		os.Exit(1)
+	}
+	browser = p
 	code := m.Run()
+	if err := p.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "closing Chromium: %v\n", err)
+	}
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

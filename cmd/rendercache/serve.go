@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rendercache/rendercache/node"
 	"github.com/rendercache/rendercache/origin"
@@ -23,22 +25,48 @@ type ServeCommand struct {
 	Stdout, Stderr io.Writer
 	// Getenv defaults to os.Getenv; tests replace it.
 	Getenv func(string) string
+
+	// What the flags set; see defineFlags.
+	cfg        node.Config
+	join       listFlag
+	cidrs      listFlag
+	clusterKey string
+	configPath string
+	logLevel   slog.Level
 }
 
-// Run parses flags (and RENDERCACHE_* variables), starts the node, and
-// blocks until ctx is cancelled.
-func (c *ServeCommand) Run(ctx context.Context, args []string) error {
-	cfg, logLevel, err := c.parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil // parse printed the help
+// command is `rendercache serve`.
+func (c *ServeCommand) command() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run one node (no flags: a single-node cluster on 127.0.0.1:8080)",
+		Long: `Run one node until SIGINT or SIGTERM, then leave the cluster gracefully.
+With no flags: a single-node cluster on 127.0.0.1:8080 with its state in ./data.
+A node with an empty data dir and no --join founds a cluster and prints its
+admin token once; the others join it with --join and the same --cluster-key.`,
+		Example: `  rendercache serve
+  rendercache serve --allow-private-origins        # origins on localhost (development)
+  RENDERCACHE_CLUSTER_KEY=... rendercache serve --name n2 --data-dir /var/lib/rc2 --join 10.0.0.1:8083`,
+		Annotations: map[string]string{envAnnotation: "true"},
+		Args:        noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, level, err := c.config(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return c.Run(cmd.Context(), cfg, level)
+		},
 	}
-	if err != nil {
-		return err
-	}
+	c.defineFlags(cmd.Flags())
+	return cmd
+}
+
+// Run starts the node with cfg and blocks until ctx is cancelled.
+func (c *ServeCommand) Run(ctx context.Context, cfg node.Config, logLevel slog.Level) error {
 	cfg.Logger = slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: logLevel}))
 	warnOriginPolicy(cfg.Logger, cfg)
 	cfg.OnAdminToken = func(token string) {
-		fmt.Fprintf(c.Stdout, "\nAdmin token (shown once, stored only as a hash):\n\n    %s\n\nUse it as: curl -H 'Authorization: Bearer %s' http://%s/admin/cluster\n\n", token, token, cfg.HTTPAddr)
+		fmt.Fprintf(c.Stdout, "\nAdmin token (shown once, stored only as a hash):\n\n    %s\n\nUse it as: export RENDERCACHE_ADMIN_TOKEN=%s\n           rendercache cluster status --endpoint http://%s\n\n", token, token, cfg.HTTPAddr)
 	}
 
 	// Start the node; it bootstraps when the data dir is new and there is
@@ -57,20 +85,6 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	return n.Stop(stopCtx)
 }
 
-var serveCmd = command{
-	name: "serve",
-	args: "[flags]",
-	env:  true,
-	summary: `Run one node until SIGINT or SIGTERM, then leave the cluster gracefully.
-With no flags: a single-node cluster on 127.0.0.1:8080 with its state in ./data.
-A node with an empty data dir and no --join founds a cluster and prints its
-admin token once; the others join it with --join and the same --cluster-key.`,
-	examples: `  rendercache serve
-  rendercache serve --allow-private-origins        # origins on localhost (development)
-  RENDERCACHE_CLUSTER_KEY=... rendercache serve --name n2 --data-dir /var/lib/rc2 --join 10.0.0.1:8083
-`,
-}
-
 // warnOriginPolicy says at start when origins may reach private
 // networks, naming the flag that allows it.
 func warnOriginPolicy(log *slog.Logger, cfg node.Config) {
@@ -86,36 +100,27 @@ func warnOriginPolicy(log *slog.Logger, cfg node.Config) {
 	}
 }
 
-// parse reads the flags and RENDERCACHE_* variables into a node config.
-// For -h or --help it prints the help to Stdout and returns flag.ErrHelp.
-func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
-	getenv := c.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	cfg := node.Default()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var (
-		join       listFlag
-		clusterKey string
-		configPath string
-		logLevel   = slog.LevelInfo
-	)
+// defineFlags defines serve's flags on fs, bound to c.
+func (c *ServeCommand) defineFlags(fs *pflag.FlagSet) {
+	c.cfg = node.Default()
+	c.join, c.cidrs, c.clusterKey, c.configPath = nil, nil, "", ""
+	c.logLevel = slog.LevelInfo
+	cfg := &c.cfg
+	fs.SortFlags = false
 	fs.StringVar(&cfg.Name, "name", "", "unique node name (default: the host name)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for Pebble state (state/), raft snapshots, peers.json and a generated cluster.key")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "public API listen address")
 	fs.StringVar(&cfg.InternalAddr, "internal-addr", cfg.InternalAddr, "node-to-node listen address (authenticated with the cluster key)")
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", cfg.RaftAddr, "raft TCP listen address")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "memberlist TCP+UDP listen address")
-	fs.Var(&join, "join", "gossip `addresses` of existing members, comma-separated or repeated; retried in the background")
+	fs.Var(&c.join, "join", "gossip `addresses` of existing members, comma-separated or repeated; retried in the background")
 	fs.IntVar(&cfg.Voters, "voters", cfg.Voters, "raft voters to keep; further nodes join as non-voters")
-	fs.StringVar(&clusterKey, "cluster-key", "", "base64 32-byte key (rendercache keygen) that encrypts gossip and authenticates node-to-node RPC; required to join (default: generated into <data-dir>/cluster.key on first bootstrap)")
+	fs.StringVar(&c.clusterKey, "cluster-key", "", "base64 32-byte key (rendercache keygen) that encrypts gossip and authenticates node-to-node RPC; required to join (default: generated into <data-dir>/cluster.key on first bootstrap)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "operator token for /admin; a lost one is replaced with 'rendercache admin-token reset' (default: generated on first bootstrap, printed once, stored hashed)")
-	fs.StringVar(&configPath, "config", "", "YAML (or JSON) `file` with plan definitions")
+	fs.StringVar(&c.configPath, "config", "", "YAML (or JSON) `file` with plan definitions")
 	fs.DurationVar(&cfg.DeadNodeTimeout, "dead-node-timeout", cfg.DeadNodeTimeout, "how long a failed node stays in the raft configuration")
-	var cidrs listFlag
 	fs.BoolVar(&cfg.AllowPrivateOrigins, "allow-private-origins", false, "allow origins on private, loopback and link-local addresses (development only)")
-	fs.Var(&cidrs, "allow-origin-cidrs", "`networks` (CIDRs, comma-separated) whose private addresses origins may use (self-hosted origins)")
+	fs.Var(&c.cidrs, "allow-origin-cidrs", "`networks` (CIDRs, comma-separated) whose private addresses origins may use (self-hosted origins)")
 	fs.StringVar(&cfg.ChromePath, "chrome-path", "", "Chromium `binary` (default: chromium on PATH)")
 	fs.IntVar(&cfg.RenderConcurrency, "render-concurrency", 0, "concurrent renders on this node (default: the number of CPUs)")
 	fs.DurationVar(&cfg.RenderTimeout, "render-timeout", cfg.RenderTimeout, "cap on one render; a timed-out render is never cached")
@@ -123,23 +128,23 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 	fs.Int64Var(&cfg.CacheBytes, "cache-bytes", cfg.CacheBytes, "bytes of rendered pages this node keeps in memory")
 	fs.Int64Var(&cfg.L2Bytes, "l2-bytes", cfg.L2Bytes, "bytes of rendered pages this node keeps on disk (L2)")
 	fs.Int64Var(&cfg.HotBytes, "hot-bytes", cfg.HotBytes, "bytes of ready-to-write answers (decoded, compressed) this node keeps in front of the cache; a hit is served from here")
-	fs.TextVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn, error (default: info)")
-	help, err := serveCmd.parseFlags(fs, args)
-	if help {
-		serveCmd.printHelp(c.Stdout, fs)
-		return cfg, 0, flag.ErrHelp
-	}
-	if err != nil {
-		return cfg, 0, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, 0, &usageError{cmd: serveCmd.name, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	fs.TextVar(&c.logLevel, "log-level", c.logLevel, "log `level`: debug, info, warn, error (default: info)")
+}
+
+// config completes the node config once fs is parsed: RENDERCACHE_*
+// variables for the flags not given, then the settings derived from them.
+func (c *ServeCommand) config(fs *pflag.FlagSet) (node.Config, slog.Level, error) {
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
 	}
 	if err := applyEnv(fs, getenv); err != nil {
-		return cfg, 0, &usageError{cmd: serveCmd.name, err: err}
+		return c.cfg, 0, &usageError{cmd: "serve", err: err}
 	}
-	cfg.Join = join
-	if cfg.AllowOriginCIDRs, err = origin.ParseCIDRs(cidrs); err != nil {
+	cfg := c.cfg
+	cfg.Join = c.join
+	var err error
+	if cfg.AllowOriginCIDRs, err = origin.ParseCIDRs(c.cidrs); err != nil {
 		return cfg, 0, fmt.Errorf("serve: --allow-origin-cidrs: %w", err)
 	}
 	if cfg.Name == "" {
@@ -149,13 +154,27 @@ func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
 		}
 		cfg.Name = h
 	}
-	if cfg.Plans, err = loadPlans(configPath); err != nil {
+	if cfg.Plans, err = loadPlans(c.configPath); err != nil {
 		return cfg, 0, err
 	}
-	if cfg.ClusterKey, err = resolveClusterKey(clusterKey, cfg.DataDir, len(cfg.Join) > 0); err != nil {
+	if cfg.ClusterKey, err = resolveClusterKey(c.clusterKey, cfg.DataDir, len(cfg.Join) > 0); err != nil {
 		return cfg, 0, err
 	}
-	return cfg, logLevel, nil
+	return cfg, c.logLevel, nil
+}
+
+// parse parses args as serve's command line outside cobra (tests use it).
+func (c *ServeCommand) parse(args []string) (node.Config, slog.Level, error) {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.defineFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c.cfg, 0, &usageError{cmd: "serve", err: err}
+	}
+	if fs.NArg() > 0 {
+		return c.cfg, 0, &usageError{cmd: "serve", err: fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	return c.config(fs)
 }
 
 // resolveClusterKey returns the key from the flag, else from

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // version overrides the module version when set at build time with
@@ -20,24 +20,21 @@ type VersionCommand struct {
 	BuildInfo func() (*debug.BuildInfo, bool)
 }
 
-var versionCmd = command{
-	name:    "version",
-	summary: "Print the module version, the Go version and, when built from a checkout, the\nVCS revision, its commit time and whether the tree had local changes.",
+// command is `rendercache version`.
+func (c *VersionCommand) command() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the module version and VCS revision",
+		Long: `Print the module version, the Go version and, when built from a checkout, the
+VCS revision, its commit time and whether the tree had local changes.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return c.Run() },
+	}
 }
 
 // Run prints the module path and version, then one line per VCS setting
 // that `go build` recorded.
-func (c *VersionCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	if help, err := versionCmd.parseFlags(fs, args); help || err != nil {
-		if help {
-			versionCmd.printHelp(c.Stdout, fs)
-		}
-		return err
-	}
-	if fs.NArg() > 0 {
-		return &usageError{cmd: versionCmd.name, err: fmt.Errorf("unexpected arguments %q", fs.Args())}
-	}
+func (c *VersionCommand) Run() error {
 	read := c.BuildInfo
 	if read == nil {
 		read = debug.ReadBuildInfo
