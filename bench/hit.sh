@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # hit.sh compares what a cache hit costs (make bench-hit): the same bytes
 # served by nginx from a file, by a bare net/http server from memory (the
-# ceiling of our stack), and by rendercache's hit path, with wrk on
-# 127.0.0.1. It prints req/s, p99 and the ratios to nginx and to the bare
-# server. It is a benchmark, never a test: timings depend on the machine.
+# ceiling of our stack), by edge.Serve alone, and by rendercache itself (a
+# built `rendercache serve`, a crawler's hit of a rendered page), with wrk
+# on 127.0.0.1. It prints req/s, p99 and the ratios to nginx and to the
+# bare server; then rendercache's p99 at half its peak rate; then, on a
+# 3-node cluster of `rendercache serve` processes, a hit on a page's owner
+# and on a node that does not own it. It is a benchmark, never a test:
+# timings depend on the machine.
+#
+# The rendered page is what every target serves: rendercache renders the
+# generated page once, and nginx, bare and edge serve the bytes it answers.
 #
 # Settings (environment): THREADS (2), CONNS (64), DURATION (8s), RUNS (1,
-# averaged), SIZES ("512 28672" bytes).
+# averaged), SIZES ("512 28672" bytes), CLUSTER (1: run the 3-node part).
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -14,6 +21,7 @@ CONNS=${CONNS:-64}
 DURATION=${DURATION:-8s}
 RUNS=${RUNS:-1}
 SIZES=${SIZES:-"512 28672"}
+CLUSTER=${CLUSTER:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GO=${GO:-go}
 
@@ -48,7 +56,9 @@ find_nginx() { NGINX=$(command -v nginx || echo /usr/sbin/nginx); }
 
 WORK=$(mktemp -d)
 PIDS=()
+RC_PIDS=()
 cleanup() {
+	stop_rendercache
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$WORK"
@@ -81,26 +91,29 @@ wait_up() {
 	exit 1
 }
 
-# make_page writes an HTML page of exactly $2 bytes to $1: tags and varied
-# words, so that it is neither trivial nor random.
+# make_page writes an HTML page of about $2 bytes to $1: tags and varied
+# words, so that it is neither trivial nor random, and complete, so that
+# its render is about as large. (Every target serves the rendered page.)
 make_page() {
-	local file=$1 size=$2 i=0
+	local file=$1 size=$2 i=0 line head='<!doctype html><html><head><title>bench</title></head><body>' tail='</body></html>'
+	local n=$((${#head} + ${#tail} + 2))
 	{
-		printf '<!doctype html><html><head><title>bench</title></head><body>\n'
-		while [ $i -lt $(((size / 60) + 1)) ]; do
-			printf '<div class="c%d"><a href="/p/%d">page %d of the cache</a></div>\n' $((i % 50)) $((i * 7919 % 100000)) $i
+		printf '%s\n' "$head"
+		while :; do
+			line=$(printf '<div class="c%d"><a href="/p/%d">page %d of the cache</a></div>' $((i % 50)) $((i * 7919 % 100000)) $i)
+			[ $((n + ${#line} + 1)) -le "$size" ] || break
+			printf '%s\n' "$line"
+			n=$((n + ${#line} + 1))
 			i=$((i + 1))
 		done
-	} >"$file.full"
-	head -c "$size" "$file.full" >"$file" # not a pipe: pipefail would see SIGPIPE
-	rm -f "$file.full"
+		printf '%s\n' "$tail"
+	} >"$file"
 }
 
 # --- targets ---------------------------------------------------------------
 # Each start_* starts one server for the page file $1 and sets URL to the
-# page's address (empty: no such target); a target's extra wrk headers go
-# in HEADERS_<name>. They run in this shell, never in $(...), so that
-# PIDS keeps every server to stop.
+# page's address. They run in this shell, never in $(...), so that PIDS
+# (and RC_PIDS) keep every server to stop.
 
 start_nginx() {
 	local port dir=$WORK/nginx
@@ -148,24 +161,145 @@ start_edge() {
 	URL="http://127.0.0.1:$port/page.html"
 }
 
-# ==== HOOK: the rendercache target =========================================
-# Wired by the lead once the serve path goes through edge. start_rendercache
-# must start `rendercache serve` (one node; later also a 3-node cluster for
-# the non-owner hit), register a domain whose origin serves the page file
-# $1, warm the page once with a crawler User-Agent, set HEADERS_rendercache
-# to the wrk headers of a crawler hit (-H 'Host: <domain>' -H 'User-Agent:
-# Googlebot/2.1'), add its process to PIDS, and set URL to the page's
-# address. Until then URL stays empty and the target is skipped.
-HEADERS_rendercache=()
-start_rendercache() {
-	URL=
+# --- rendercache ----------------------------------------------------------
+# A node is a real `rendercache serve` process with its own data dir; the
+# domain bench.test has a bare server as its origin, serving the generated
+# page. A crawler hit is a GET with the domain as Host and Googlebot's
+# user agent.
+
+BENCH_HOST=bench.test
+BOT='Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'
+HEADERS_rendercache=(-H "Host: $BENCH_HOST" -H "User-Agent: $BOT")
+ADMIN=rk_admin_bench$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+
+# start_node NAME [serve flags...]: starts `rendercache serve` for node
+# NAME on free ports; sets NODE_HTTP and NODE_GOSSIP to its addresses.
+start_node() {
+	local name=$1 dir=$WORK/$1
+	shift
+	mkdir -p "$dir"
+	NODE_HTTP=127.0.0.1:$(free_port)
+	NODE_GOSSIP=127.0.0.1:$(free_port)
+	"$WORK/rendercache" serve --name "$name" --data-dir "$dir" --http-addr "$NODE_HTTP" \
+		--internal-addr "127.0.0.1:$(free_port)" --raft-addr "127.0.0.1:$(free_port)" --gossip-addr "$NODE_GOSSIP" \
+		--admin-token "$ADMIN" --allow-private-origins --log-level warn "$@" >"$dir/out.log" 2>&1 &
+	RC_PIDS+=($!)
+	for _ in $(seq 300); do
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$NODE_HTTP/readyz")" = 200 ]; then return; fi
+		sleep 0.1
+	done
+	echo "node $name did not become ready:" >&2
+	cat "$dir/out.log" >&2
+	exit 1
 }
-# ==== end of HOOK ===========================================================
+
+# json_field NAME: the first string value of NAME in the JSON on stdin.
+json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -1; }
+
+# register_domain HTTPADDR ORIGIN: creates an account, its key and the
+# bench domain with ORIGIN as its origin, through the node at HTTPADDR.
+register_domain() {
+	local base=http://$1 id key
+	id=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+		-d '{"email":"bench@example.com","plan":"enterprise"}' "$base/admin/accounts" | json_field id)
+	key=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+		-d '{"name":"bench","roles":[]}' "$base/admin/accounts/$id/api-keys" | json_field key)
+	curl -sf -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		-d "{\"domain\":\"$BENCH_HOST\",\"origin\":\"$2\"}" "$base/api/domains"
+}
+
+# crawl URL [curl args...]: a crawler's request for URL; prints the
+# response headers (the body goes to $WORK/crawl.body).
+crawl() {
+	local url=$1
+	shift
+	curl -s -D - -o "$WORK/crawl.body" -H "Host: $BENCH_HOST" -A "$BOT" "$@" "$url"
+}
+
+# header NAME: the value of header NAME in the headers on stdin.
+header() { tr -d '\r' | sed -n "s/^$1: //Ip" | head -1; }
+
+# warm URL: renders the page at URL and waits until the node serves it
+# as a hit.
+warm() {
+	for _ in $(seq 300); do
+		if crawl "$1" | header Cache-Status | grep -q '^rendercache; hit'; then return; fi
+		sleep 0.1
+	done
+	echo "$1 never became a hit" >&2
+	exit 1
+}
+
+# start_origin FILE: a bare server serving FILE as the origin; sets
+# ORIGIN to its address.
+start_origin() {
+	local port
+	port=$(free_port)
+	"$WORK/barehttp" "127.0.0.1:$port" "$1" >"$WORK/origin.log" 2>&1 &
+	PIDS+=($!)
+	ORIGIN=http://127.0.0.1:$port
+	wait_up "$ORIGIN/"
+}
+
+# start_rendercache SRC PAGE: one node whose domain's origin serves the
+# generated page SRC; warms /page.html, writes the rendered page (what a
+# crawler gets) to PAGE for the other targets, and sets URL.
+start_rendercache() {
+	start_origin "$1"
+	start_node r1
+	register_domain "$NODE_HTTP" "$ORIGIN"
+	URL=http://$NODE_HTTP/page.html
+	warm "$URL"
+	crawl "$URL" >/dev/null
+	cp "$WORK/crawl.body" "$2"
+}
+
+# stop_rendercache stops the rendercache nodes one at a time (a graceful
+# leave each), so that none waits on a peer that is gone.
+stop_rendercache() {
+	for pid in "${RC_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	RC_PIDS=()
+}
+
+# pace.lua makes wrk send a fixed rate: wrk 4 has no -R (wrk2 has). Each
+# wrk thread hands out send times RATE_INTERVAL_MS apart and a connection
+# waits for the next one after each answer, so the rate holds whatever
+# the latency; a thread more than 100 ms behind skips ahead rather than
+# bursting. Unlike wrk2 it does not count the wait of a late send in the
+# latency (coordinated omission), so its p99 is a lower bound when the
+# server falls behind, which the achieved rate shows.
+write_pace() {
+	cat >"$WORK/pace.lua" <<-'LUA'
+		local ffi = require("ffi")
+		ffi.cdef[[
+		typedef struct { long tv_sec; long tv_nsec; } pace_timespec;
+		int clock_gettime(int clk, pace_timespec *ts);
+		]]
+		local ts = ffi.new("pace_timespec")
+		local function now_ms()
+		  ffi.C.clock_gettime(1, ts)
+		  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+		end
+		local interval = tonumber(os.getenv("RATE_INTERVAL_MS") or "0")
+		local slot = nil
+		function delay()
+		  local t = now_ms()
+		  if slot == nil or slot < t - 100 then slot = t end
+		  local wait = slot - t
+		  slot = slot + interval
+		  if wait < 0 then return 0 end
+		  return wait
+		end
+	LUA
+}
 
 # --- measuring -------------------------------------------------------------
 
-# bench NAME URL [wrk headers...]: runs wrk RUNS times and sets RPS and
-# P99 (ms) to the averages.
+# bench NAME URL [wrk args...]: runs wrk RUNS times and sets RPS and P99
+# (ms) to the averages.
 bench() {
 	local name=$1 url=$2
 	shift 2
@@ -188,52 +322,138 @@ bench() {
 	P99=$(awk -v s="$p99_sum" -v n="$RUNS" 'BEGIN {printf "%.2f", s / n}')
 }
 
+# row NAME LABEL: prints one result line with the ratios to nginx and bare
+# (NGINX_RPS, BARE_RPS; "-" when unknown or not comparable).
+row() {
+	printf '%-26s %7s %10s %9s %8s %8s\n' "$1" "$2" "$RPS" "$P99" \
+		"$(awk -v a="$RPS" -v b="${3:-0}" 'BEGIN {if (b) printf "%.2f", a / b; else print "-"}')" \
+		"$(awk -v a="$RPS" -v b="${4:-0}" 'BEGIN {if (b) printf "%.2f", a / b; else print "-"}')"
+}
+
 # stop_all stops the servers of one page size.
 stop_all() {
+	stop_rendercache
 	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	PIDS=()
 }
 
+# size_label FILE: the file's size as 0.5KB or 28KB.
+size_label() {
+	awk -v s="$(wc -c <"$1")" 'BEGIN {if (s < 1024) printf "%.1fKB", s / 1024; else printf "%dKB", s / 1024}'
+}
+
+# one_node SIZE: every target on one page of about SIZE bytes.
+one_node() {
+	local src=$WORK/src-$1.html page=$WORK/page-$1.html label rc_url
+	make_page "$src" "$1"
+	start_rendercache "$src" "$page"
+	rc_url=$URL
+	label=$(size_label "$page")
+	local nginx_rps bare_rps rc_rps
+	start_nginx "$page"
+	bench nginx "$URL"
+	nginx_rps=$RPS
+	row nginx "$label" "$nginx_rps" ""
+	start_bare "$page"
+	bench bare "$URL"
+	bare_rps=$RPS
+	row "bare net/http" "$label" "$nginx_rps" "$bare_rps"
+	start_edge "$page"
+	local edge_url=$URL
+	bench edge "$edge_url"
+	row "edge.Serve alone" "$label" "$nginx_rps" "$bare_rps"
+	bench rendercache "$rc_url" "${HEADERS_rendercache[@]}"
+	rc_rps=$RPS
+	row "rendercache" "$label" "$nginx_rps" "$bare_rps"
+	ONE_NODE_RPS[$1]=$rc_rps
+	# Crawlers ask for gzip: the same hit with its gzip body, for
+	# information (nginx and bare send identity, so no ratio).
+	bench "rendercache gzip" "$rc_url" "${HEADERS_rendercache[@]}" -H 'Accept-Encoding: gzip'
+	row "rendercache, gzip" "$label" "" ""
+	# Latency at half the peak rate, paced with pace.lua.
+	local rate=$((rc_rps / 2))
+	RATE_INTERVAL_MS=$(awk -v t="$THREADS" -v r="$rate" 'BEGIN {printf "%.6f", t * 1000 / r}')
+	export RATE_INTERVAL_MS
+	bench "rendercache paced" "$rc_url" "${HEADERS_rendercache[@]}" -s "$WORK/pace.lua"
+	unset RATE_INTERVAL_MS
+	row "rendercache at $rate/s" "$label" "" ""
+	stop_all
+}
+
+# cluster: a 3-node cluster of `rendercache serve` processes; a hit on a
+# page's owner, and on node r1 for a page another node owns (r1 got it from
+# the owner once and answers from its hot map since).
+cluster() {
+	local size
+	for size in $SIZES; do
+		local src=$WORK/src-$size.html
+		start_origin "$src"
+		start_node c1
+		local n1=$NODE_HTTP g1=$NODE_GOSSIP key
+		key=$(cat "$WORK/c1/cluster.key")
+		start_node c2 --join "$g1" --cluster-key "$key"
+		local n2=$NODE_HTTP
+		start_node c3 --join "$g1" --cluster-key "$key"
+		local n3=$NODE_HTTP
+		# Every node sees three members before the domain exists.
+		for n in "$n1" "$n2" "$n3"; do
+			for _ in $(seq 300); do
+				if [ "$(curl -s -H "Authorization: Bearer $ADMIN" "http://$n/admin/cluster" | grep -o '"name"' | wc -l)" -ge 3 ]; then break; fi
+				sleep 0.1
+			done
+		done
+		register_domain "$n1" "$ORIGIN"
+		# A page that c1 does not own: whoever rendered it owns it.
+		local path="" owner="" i
+		for i in $(seq 0 40); do
+			owner=$(crawl "http://$n1/p$i.html" | header X-Rendercache-Node)
+			if [ -n "$owner" ] && [ "$owner" != c1 ]; then
+				path=/p$i.html
+				break
+			fi
+		done
+		if [ -z "$path" ]; then
+			echo "no page owned by another node than c1" >&2
+			exit 1
+		fi
+		local owner_http=$n2
+		[ "$owner" = c3 ] && owner_http=$n3
+		warm "http://$n1$path"
+		warm "http://$owner_http$path"
+		local label
+		label=$(size_label "$WORK/crawl.body")
+		bench "owner hit" "http://$owner_http$path" "${HEADERS_rendercache[@]}"
+		row "3 nodes: owner ($owner)" "$label" "" ""
+		local owner_rps=$RPS
+		bench "non-owner hit" "http://$n1$path" "${HEADERS_rendercache[@]}"
+		row "3 nodes: non-owner (c1)" "$label" "" ""
+		printf '%-26s %7s   non-owner = %s× the one-node hit, %s× the owner\n' "" "$label" \
+			"$(awk -v a="$RPS" -v b="${ONE_NODE_RPS[$size]:-0}" 'BEGIN {if (b) printf "%.2f", a / b; else print "-"}')" \
+			"$(awk -v a="$RPS" -v b="$owner_rps" 'BEGIN {printf "%.2f", a / b}')"
+		stop_all
+		rm -rf "$WORK"/c1 "$WORK"/c2 "$WORK"/c3
+	done
+}
+
+declare -A ONE_NODE_RPS
+
 main() {
 	install_tools
 	find_nginx
-	echo "building the Go servers"
-	(cd "$ROOT" && $GO build -o "$WORK/barehttp" ./bench/barehttp && $GO build -o "$WORK/edgehttp" ./bench/edgehttp)
+	echo "building the Go servers and rendercache"
+	(cd "$ROOT" && $GO build -o "$WORK/barehttp" ./bench/barehttp && $GO build -o "$WORK/edgehttp" ./bench/edgehttp &&
+		$GO build -o "$WORK/rendercache" ./cmd/rendercache)
+	write_pace
 	echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $RUNS run(s) each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	printf '\n%-24s %6s %10s %9s %8s %8s\n' target page req/s "p99 ms" "×nginx" "×bare"
+	printf '\n%-26s %7s %10s %9s %8s %8s\n' target page req/s "p99 ms" "×nginx" "×bare"
+	local size
 	for size in $SIZES; do
-		local page=$WORK/page-$size.html
-		make_page "$page" "$size"
-		local label
-		label=$(awk -v s="$size" 'BEGIN {if (s < 1024) printf "%.1fKB", s / 1024; else printf "%dKB", s / 1024}')
-		local names=() urls=() target
-		for target in nginx bare edge rendercache; do
-			"start_$target" "$page"
-			[ -n "$URL" ] || continue
-			urls+=("$URL")
-			case $target in
-			edge) names+=("edge (unwired)") ;;
-			*) names+=("$target") ;;
-			esac
-		done
-		local nginx_rps=0 bare_rps=0 i
-		for i in "${!names[@]}"; do
-			local headers=()
-			[ "${names[$i]}" != rendercache ] || headers=("${HEADERS_rendercache[@]}")
-			bench "${names[$i]}" "${urls[$i]}" "${headers[@]}"
-			[ "${names[$i]}" != nginx ] || nginx_rps=$RPS
-			[ "${names[$i]}" != bare ] || bare_rps=$RPS
-			printf '%-24s %6s %10s %9s %8s %8s\n' "${names[$i]}" "$label" "$RPS" "$P99" \
-				"$(awk -v a="$RPS" -v b="$nginx_rps" 'BEGIN {printf "%.2f", b ? a / b : 0}')" \
-				"$(awk -v a="$RPS" -v b="$bare_rps" 'BEGIN {if (b) printf "%.2f", a / b; else print "-"}')"
-		done
-		# Crawlers ask for gzip: the same hit with its gzip body, for
-		# information (nginx and bare send identity, so no ratio).
-		bench "edge gzip" "${urls[2]}" -H 'Accept-Encoding: gzip'
-		printf '%-24s %6s %10s %9s %8s %8s\n' "edge (unwired), gzip" "$label" "$RPS" "$P99" - -
-		stop_all
+		one_node "$size"
+		rm -rf "$WORK/r1"
 	done
+	[ "$CLUSTER" = 1 ] && cluster
+	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 main "$@"

@@ -27,6 +27,10 @@ type Written struct {
 	Coding Coding
 }
 
+// autoLength is the largest full 200 body whose Content-Length Serve
+// leaves to net/http (its bufferBeforeChunkingSize).
+const autoLength = 2048
+
 // Field values shared by every answer. Serve places these slices in
 // response headers as they are: nobody may change their elements.
 var (
@@ -56,7 +60,10 @@ var (
 // A hit writes the pre-built header block, pre-formatted lengths and the
 // body in one Write: Serve itself allocates nothing on a full 200 or a
 // 304 (but for formatting Age once per second of an answer's age), and
-// net/http neither sniffs nor chunks. The header value slices
+// net/http neither sniffs nor chunks. A full 200 body of at most 2 KB
+// goes without Content-Length, which net/http adds when the handler
+// returns (a ResponseWriter that does not, such as httptest's recorder,
+// sends none). The header value slices
 // are shared by every hit: callers and middleware may replace them (Set,
 // Add, Del) but must never change their elements in place.
 func Serve(w http.ResponseWriter, r *http.Request, a *Answer, outcome Outcome, now time.Time) Written {
@@ -133,7 +140,11 @@ func Serve(w http.ResponseWriter, r *http.Request, a *Answer, outcome Outcome, n
 	if rp.encoding != nil {
 		h["Content-Encoding"] = rp.encoding
 	}
-	if bodyAllowed(status) {
+	// net/http adds Content-Length itself to a body written in one Write
+	// of at most its pre-chunking buffer (documented: "under a few KB"):
+	// one field less in the map keeps a small page's header map small,
+	// for it and for the copy net/http makes of it.
+	if bodyAllowed(status) && (head || status != http.StatusOK || len(body) > autoLength) {
 		h["Content-Length"] = length
 	}
 	w.WriteHeader(status)

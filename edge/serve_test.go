@@ -449,6 +449,22 @@ func TestServeOverNetHTTP(t *testing.T) {
 		{"206", http.MethodGet, []string{"Range", "bytes=10-19"}, 206, 10},
 		{"416", http.MethodGet, []string{"Range", "bytes=99999-"}, 416, 0},
 	}
+	// Small bodies get their Content-Length from net/http: still a fixed
+	// length, never chunked, on either side of the threshold.
+	for _, n := range []int{1, autoLength, autoLength + 1} {
+		small := New(Meta{Header: http.Header{"Content-Type": {"image/png"}}, Body: bytes.Repeat([]byte{'x'}, n)}, Options{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Serve(w, r, small, Hit, time.Now()) }))
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if len(b) != n || resp.ContentLength != int64(n) || len(resp.TransferEncoding) != 0 {
+			t.Errorf("%d-byte body: read %d, Content-Length %d, Transfer-Encoding %v", n, len(b), resp.ContentLength, resp.TransferEncoding)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tc.method, srv.URL, nil)
