@@ -146,3 +146,5 @@ func TestDomainSettingsJSON(t *testing.T) {
 		t.Fatalf("got %s, want %s", b, want)
 	}
 }
+
+func errorAs(err error, target **client.Error) bool { return errors.As(err, target) }
