@@ -34,6 +34,10 @@ const (
 	outputJSON  = "json"
 )
 
+// connectionFlags are the flags defineFlags defines, which also read
+// RENDERCACHE_* variables.
+var connectionFlags = []string{"endpoint", "api-key", "admin-token", "output", "timeout"}
+
 // defaultEndpoint is where `make run` serves.
 const defaultEndpoint = "http://127.0.0.1:8080"
 
@@ -67,7 +71,15 @@ func (a *apiSettings) defineFlags(fs *pflag.FlagSet) {
 // client applies the environment to the flags not given and returns a
 // client for them.
 func (a *apiSettings) client(cmd *cobra.Command) (*client.Client, error) {
-	if err := applyEnv(cmd.Flags(), a.getenv); err != nil {
+	// Only the connection and output flags read the environment; a
+	// command's own flags (--origin, --plan, ...) never do.
+	conn := pflag.NewFlagSet("connection", pflag.ContinueOnError)
+	for _, name := range connectionFlags {
+		if f := cmd.Flags().Lookup(name); f != nil {
+			conn.AddFlag(f)
+		}
+	}
+	if err := applyEnv(conn, a.getenv); err != nil {
 		return nil, &usageError{cmd: commandName(cmd), err: err}
 	}
 	if a.output != outputTable && a.output != outputJSON {

@@ -5,11 +5,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -338,5 +341,38 @@ func TestServeWarnsWhenPrivateOriginsAreAllowed(t *testing.T) {
 	cfg, _, err := c.parse([]string{"--data-dir", t.TempDir()})
 	if err != nil || !cfg.AllowPrivateOrigins {
 		t.Fatalf("RENDERCACHE_ALLOW_PRIVATE_ORIGINS=true: %v, allowed %v", err, cfg.AllowPrivateOrigins)
+	}
+}
+
+// Only the connection and output flags read RENDERCACHE_* variables: a
+// command's own flags never do, so RENDERCACHE_ORIGIN cannot slip into a
+// domain. The API key comes from the environment, and a flag wins over it.
+func TestOnlyConnectionFlagsReadTheEnvironment(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Api-Key")+" "+string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		io.WriteString(w, `{"domain":"x.test","origin":"https://o.example"}`)
+	}))
+	defer srv.Close()
+	env := map[string]string{"RENDERCACHE_ENDPOINT": srv.URL, "RENDERCACHE_API_KEY": "rk_live_env", "RENDERCACHE_ORIGIN": "https://evil.example", "RENDERCACHE_CACHE_TTL": "60"}
+	for _, args := range [][]string{
+		{"domains", "add", "x.test", "--origin", "https://o.example"},
+		{"domains", "add", "x.test", "--origin", "https://o.example", "--api-key", "rk_live_flag"},
+	} {
+		var out, errOut bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }}
+		if code := report(&errOut, m.Run(context.Background(), args)); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+	}
+	want := []string{`rk_live_env {"domain":"x.test","origin":"https://o.example"}`, `rk_live_flag {"domain":"x.test","origin":"https://o.example"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
