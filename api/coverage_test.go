@@ -11,6 +11,7 @@ import (
 	"github.com/rendercache/rendercache/api"
 	"github.com/rendercache/rendercache/cachectl"
 	"github.com/rendercache/rendercache/httpapi"
+	"github.com/rendercache/rendercache/httpapi/zones"
 )
 
 // outsideRouter marks spec paths that the node answers before the API's
@@ -43,6 +44,7 @@ func TestEveryRouteIsInTheSpec(t *testing.T) {
 	srv := httpapi.New(httpapi.Config{}, httpapi.Deps{
 		Cache: (*cachectl.Service)(nil),
 	})
+	zones.Register(srv, zones.Deps{})
 	router := map[string]bool{}
 	for _, r := range srv.Routes() {
 		router[r.Method+" "+routerParam.ReplaceAllString(r.Path, "{$1}")] = true

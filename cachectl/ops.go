@@ -489,5 +489,8 @@ func (s *Service) Handler() http.Handler {
 		n, err := s.localPurge(ctx, req)
 		return purgeAnswer{Deleted: n}, err
 	}))
+	mux.Handle("POST "+pathApplied, peer.Handle(func(ctx context.Context, req appliedRequest) (appliedAnswer, error) {
+		return appliedAnswer{}, s.waitApplied(ctx, req.Index)
+	}))
 	return mux
 }

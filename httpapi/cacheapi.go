@@ -248,27 +248,9 @@ func (s *Server) domainUsage(w http.ResponseWriter, r *http.Request, ps httprout
 	return nil
 }
 
-// limited runs do under rule's limit for the bucket key, cluster-wide: a
-// request past the limit gets 429 with Retry-After and does nothing, and
-// one that fails with 503 gives its place back.
+// limited is Limited with the server's limiter.
 func (s *Server) limited(ctx context.Context, key string, rule ratelimit.Rule, do func() error) error {
-	if s.deps.Limiter == nil {
-		return do()
-	}
-	d := s.deps.Limiter.Allow(ctx, key, rule)
-	if !d.Allowed {
-		e := *ErrTooManyRequests
-		e.RetryAfter = max(1, int((d.RetryAfter+time.Second-1)/time.Second))
-		return &e
-	}
-	err := do()
-	if errkind.KindOf(err) == errkind.Unavailable {
-		// The cluster could not do the work (no leader, a full render
-		// queue): the client retries after Retry-After, and that retry
-		// must not find its limit used up by the failure.
-		s.deps.Limiter.Refund(context.WithoutCancel(ctx), key, rule, d)
-	}
-	return err
+	return Limited(ctx, s.deps.Limiter, key, rule, do)
 }
 
 func (s *Server) scriptInvalidate(w http.ResponseWriter, r *http.Request, _ httprouter.Params, c caller) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/internal/netfault"
+	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
 	"github.com/rendercache/rendercache/render"
@@ -91,6 +92,12 @@ type Config struct {
 	// through raft; the cluster's quota totals lag by about this much.
 	// Default 10s.
 	UsageReportInterval time.Duration
+	// CDNDomain is the suffix zones are served under:
+	// <zone>.<CDNDomain>. Default cdn.localhost.
+	CDNDomain string
+	// AssetMaxBytes is the largest zone asset that is cached; larger ones
+	// stream from the origin uncached. Default 16 MiB.
+	AssetMaxBytes int64
 	// Fast uses short raft and gossip timings meant for loopback test
 	// clusters.
 	Fast bool
@@ -124,6 +131,8 @@ func Default() Config {
 		HotBytes:          64 << 20,
 
 		UsageReportInterval: 10 * time.Second,
+		CDNDomain:           "cdn.localhost",
+		AssetMaxBytes:       16 << 20,
 	}
 }
 
@@ -165,6 +174,12 @@ func (c Config) Validate() error {
 	}
 	if c.Voters < 1 {
 		errs = append(errs, fmt.Errorf("voters must be at least 1, got %d", c.Voters))
+	}
+	if _, err := origin.NormalizeHost(c.CDNDomain); err != nil {
+		errs = append(errs, fmt.Errorf("cdn-domain %q must be a host name: %w", c.CDNDomain, err))
+	}
+	if c.AssetMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("asset-max-bytes must be positive, got %d", c.AssetMaxBytes))
 	}
 	if c.KeyTouchInterval <= 0 {
 		errs = append(errs, errors.New("key touch interval must be positive"))

@@ -33,6 +33,7 @@ import (
 	"github.com/rendercache/rendercache/storage"
 	"github.com/rendercache/rendercache/usage"
 	"github.com/rendercache/rendercache/webhook"
+	"github.com/rendercache/rendercache/zone"
 )
 
 // Node is one running rendercache node. Its methods are safe for concurrent
@@ -56,6 +57,8 @@ type Node struct {
 	jobs    *jobs.Runner
 	usage   *usage.Counter
 	limiter *ratelimit.Limiter
+	zones   *zone.Service
+	meter   *zone.Meter
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -107,12 +110,13 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	fsm := consensus.NewFSM(n.db.State(), log.With("subsystem", "fsm"))
 	// What goes with a domain when it is deleted, alone or with its account.
 	domainCascades := []domain.Cascade{webhook.DeleteForDomain}
-	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(domainCascades...))
+	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(domainCascades...), zone.ForAccount)
 	apikey.Register(fsm)
 	domain.Register(fsm, domainCascades...)
 	webhook.Register(fsm)
 	operator.Register(fsm)
 	usage.Register(fsm)
+	zone.Register(fsm)
 
 	// 4. Raft, with membership read through an adapter over gossip.
 	rcfg := consensus.Default()
@@ -196,8 +200,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Limiter:     n.limiter,
 		WebhookAuth: webhooks,
 	})
-	// The public listener: edge dispatches by host to the cache
-	// surfaces and hands everything else to the API.
+	n.registerZoneAPI(api, keys, policy)
 	// The public listener: edge dispatches by host to the cache surfaces
 	// and hands everything else to the API; WrapPublic (tests: the
 	// contract check) goes around it all.

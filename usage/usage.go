@@ -94,7 +94,13 @@ func NewCounter(node string, raft consensus.Applier, state record.Reader, log *s
 }
 
 // Add counts one render of domain.
-func (c *Counter) Add(domain string) {
+func (c *Counter) Add(domain string) { c.AddN(domain, 1) }
+
+// AddN adds n to the counter named key (a domain's renders, or another
+// per-request figure such as a zone's bytes served, under a key that
+// cannot be a domain name: "zone:<account>:<mode>:bytes").
+func (c *Counter) AddN(key string, n int64) {
+	domain := key
 	m := Month(c.now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -103,7 +109,7 @@ func (c *Counter) Add(domain string) {
 		// Resume from this node's last report of the month.
 		c.counts[domain], _ = record.Get[int64](c.state, prefix+m+"/"+domain+"/"+c.node, errNone)
 	}
-	c.counts[domain]++
+	c.counts[domain] += n
 	c.changed[domain] = true
 }
 

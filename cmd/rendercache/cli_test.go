@@ -121,6 +121,8 @@ var serveFlags = map[string]string{
 	"cache-bytes":           "256 MiB (268435456 bytes)",
 	"l2-bytes":              "1 GiB (1073741824 bytes)",
 	"hot-bytes":             "64 MiB (67108864 bytes)",
+	"cdn-domain":            "cdn.localhost",
+	"asset-max-bytes":       "16 MiB (16777216 bytes)",
 	"log-level":             "info",
 }
 

@@ -128,6 +128,8 @@ func (c *ServeCommand) defineFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&cfg.CacheBytes, "cache-bytes", cfg.CacheBytes, "bytes of rendered pages this node keeps in memory")
 	fs.Int64Var(&cfg.L2Bytes, "l2-bytes", cfg.L2Bytes, "bytes of rendered pages this node keeps on disk (L2)")
 	fs.Int64Var(&cfg.HotBytes, "hot-bytes", cfg.HotBytes, "bytes of ready-to-write answers (decoded, compressed) this node keeps in front of the cache; a hit is served from here")
+	fs.StringVar(&cfg.CDNDomain, "cdn-domain", cfg.CDNDomain, "asset zones are served at <zone>.<cdn-domain>")
+	fs.Int64Var(&cfg.AssetMaxBytes, "asset-max-bytes", cfg.AssetMaxBytes, "largest zone asset that is cached; larger ones stream from the origin uncached")
 	fs.TextVar(&c.logLevel, "log-level", c.logLevel, "log `level`: debug, info, warn, error (default: info)")
 }
 

@@ -1,0 +1,28 @@
+package node
+
+import (
+	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/httpapi"
+	"github.com/rendercache/rendercache/httpapi/zones"
+	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/zone"
+)
+
+// registerZoneAPI creates the zone service and its usage meter and adds
+// the /v1 routes to api. Purges are confirmed by every live node through
+// cachectl's fan-out; usage rides on the node's usage counter.
+func (n *Node) registerZoneAPI(api *httpapi.Server, keys *apikey.Service, policy origin.Policy) {
+	state := n.db.State()
+	n.zones = zone.NewService(n.raft, state, policy)
+	n.meter = zone.NewMeter(n.usage)
+	zones.Register(api, zones.Deps{
+		Keys:      keys,
+		Zones:     n.zones,
+		Confirm:   n.ctl,
+		Applied:   state.AppliedIndex,
+		Usage:     n.meter,
+		Limiter:   n.limiter,
+		Plans:     n.cfg.Plans,
+		CDNDomain: n.cfg.CDNDomain,
+	})
+}
