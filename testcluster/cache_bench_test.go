@@ -28,7 +28,6 @@ type renderBench struct {
 	ctx  context.Context
 	key  string
 	host string
-	page []byte
 }
 
 const benchBot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
