@@ -59,6 +59,7 @@ type Node struct {
 	limiter *ratelimit.Limiter
 	zones   *zone.Service
 	meter   *zone.Meter
+	assets  *zone.Surface
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -211,7 +212,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.httpSrv = &http.Server{Handler: public, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
 	internal.Handle(consensus.PathPrefix, n.raft.Handler())
-	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group()))
+	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group(), n.assets.Group()))
 	internal.Handle(cachectl.PathPrefix, n.ctl.Handler())
 	internal.Handle(jobs.PathPrefix, n.jobs.Handler())
 	internal.Handle(ratelimit.PathPrefix, n.limiter.Handler())
@@ -396,6 +397,9 @@ func (n *Node) closeAll() []error {
 	}
 	if n.pages != nil {
 		n.pages.Close()
+		if n.assets != nil {
+			n.assets.Close()
+		}
 	}
 	if n.browser != nil {
 		if err := n.browser.Close(); err != nil {

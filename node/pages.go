@@ -101,7 +101,7 @@ func (n *Node) publicHandler(api *httpapi.Server, keys *apikey.Service, policy o
 		Logger:       n.log.With("subsystem", "page"),
 	})
 	return edge.NewHandler(edge.Config{
-		Surfaces:  []edge.Surface{surface},
+		Surfaces:  []edge.Surface{surface, n.assets},
 		API:       api,
 		APIRoutes: api.HasRoute,
 		Fresh:     n.raft.Fresh,

@@ -38,17 +38,18 @@ func meterKey(accountID string, m Mode, what string) string {
 	return "zone:" + accountID + ":" + string(m) + ":" + what
 }
 
-// Served counts one request of z that sent bytes body bytes; hit says
-// whether the cache answered it.
-func (mt *Meter) Served(z Zone, bytes int64, hit bool) {
-	mt.c.AddN(meterKey(z.AccountID, z.Mode, "requests"), 1)
-	if bytes > 0 {
-		mt.c.AddN(meterKey(z.AccountID, z.Mode, "bytes"), bytes)
-	}
-	if hit {
-		mt.c.AddN(meterKey(z.AccountID, z.Mode, "hits"), 1)
+// Request counts one request of z.
+func (mt *Meter) Request(z Zone) { mt.c.AddN(meterKey(z.AccountID, z.Mode, "requests"), 1) }
+
+// Bytes counts n body bytes sent for z.
+func (mt *Meter) Bytes(z Zone, n int64) {
+	if n > 0 {
+		mt.c.AddN(meterKey(z.AccountID, z.Mode, "bytes"), n)
 	}
 }
+
+// Hit counts one request of z that the cache answered.
+func (mt *Meter) Hit(z Zone) { mt.c.AddN(meterKey(z.AccountID, z.Mode, "hits"), 1) }
 
 // Usage returns the account's usage in mode m for the current month.
 func (mt *Meter) Usage(accountID string, m Mode) (Usage, error) {
