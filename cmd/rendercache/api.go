@@ -51,6 +51,7 @@ func (a *apiSettings) commands() []*cobra.Command {
 		a.webhookTokensCommand(),
 		a.cacheCommand(),
 		a.jobsCommand(),
+		a.zonesCommand(),
 	}
 	for _, g := range groups {
 		a.defineFlags(g.PersistentFlags())
