@@ -110,20 +110,31 @@ func IsCrawler(userAgent string) bool { return Classify(userAgent)&Crawler != 0 
 // crawler (or carrying the AJAX-crawling `_escaped_fragment_` parameter)
 // for something that is not a static asset.
 func ShouldRender(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
+	_, ok := Inspect(r)
+	return ok
+}
+
+// Inspect returns the class of r's user agent and whether r gets a
+// rendered page (ShouldRender), reading the User-Agent field once: the
+// serve path asks both on every hit. It never allocates for an agent seen
+// before.
+func Inspect(r *http.Request) (Class, bool) {
+	var ua string
+	if v := r.Header["User-Agent"]; len(v) > 0 {
+		ua = v[0]
 	}
-	if IsStatic(r.URL.Path) {
-		return false
+	c := Classify(ua)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead || IsStatic(r.URL.Path) {
+		return c, false
 	}
 	// Parse the query only when it may hold the parameter: most requests
 	// have no query at all.
 	if strings.Contains(r.URL.RawQuery, "_escaped_fragment_") {
 		if _, ok := r.URL.Query()["_escaped_fragment_"]; ok {
-			return true
+			return c, true
 		}
 	}
-	return IsCrawler(r.UserAgent())
+	return c, c&Crawler != 0
 }
 
 // IsStatic reports whether the path names a static asset by its extension.

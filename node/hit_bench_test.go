@@ -106,37 +106,59 @@ func BenchmarkHit(b *testing.B) {
 // BenchmarkHitOverHTTP measures hits through the node's real listener
 // (net/http, keep-alive, loopback) from clients that write raw requests
 // and read the answers with as little work as possible, so that a CPU
-// profile shows what net/http itself costs beside the handler.
+// profile shows what net/http itself costs beside the handler. "bare" is
+// the ceiling: a bare net/http server writing the same bytes from memory
+// with two header fields (bench/barehttp), under the same clients.
 func BenchmarkHitOverHTTP(b *testing.B) {
 	for _, size := range []int{512, 28 << 10} {
-		b.Run(fmt.Sprintf("%dB", size), func(b *testing.B) {
+		b.Run(fmt.Sprintf("rendercache/%dB", size), func(b *testing.B) {
 			c := hitNode(b, size)
-			addr := c.Node(0).HTTPAddr()
-			req := []byte("GET /product/1 HTTP/1.1\r\nHost: www.bench.test\r\nUser-Agent: " + benchBot + "\r\n\r\n")
-			b.SetParallelism(8)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				conn, err := net.Dial("tcp", addr)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				defer conn.Close()
-				br := bufio.NewReaderSize(conn, 64<<10)
-				for pb.Next() {
-					if _, err := conn.Write(req); err != nil {
-						b.Error(err)
-						return
-					}
-					if err := readAnswer(br); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			loadHTTP(b, c.Node(0).HTTPAddr())
+		})
+		b.Run(fmt.Sprintf("bare/%dB", size), func(b *testing.B) {
+			body, length := benchPage(size), strconv.Itoa(size)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Header().Set("Content-Length", length)
+				w.Write(body)
+			})}
+			go srv.Serve(ln)
+			defer srv.Close()
+			loadHTTP(b, ln.Addr().String())
 		})
 	}
+}
+
+// loadHTTP sends crawler requests for www.bench.test/product/1 to addr
+// from 8 connections per CPU, b.N in all.
+func loadHTTP(b *testing.B, addr string) {
+	req := []byte("GET /product/1 HTTP/1.1\r\nHost: www.bench.test\r\nUser-Agent: " + benchBot + "\r\n\r\n")
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer conn.Close()
+		br := bufio.NewReaderSize(conn, 64<<10)
+		for pb.Next() {
+			if _, err := conn.Write(req); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := readAnswer(br); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // readAnswer reads one HTTP/1.1 response with a Content-Length and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/crawler"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/edge"
 	"github.com/rendercache/rendercache/internal/errkind"
@@ -108,7 +109,8 @@ type prerenderSite struct {
 
 // Key implements edge.Site.
 func (ps *prerenderSite) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
-	return ps.appendKey(buf, r.UserAgent(), ps.url), true, nil
+	class, _ := crawler.Inspect(r)
+	return ps.appendKey(buf, class, ps.url), true, nil
 }
 
 // Pass implements edge.Site: only a failed fill gets here.

@@ -98,21 +98,22 @@ func (*Surface) Claims(string) bool { return false }
 // asset) is cached under the page's key; everything else passes to the
 // origin.
 func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
-	if !crawler.ShouldRender(r) {
+	class, ok := crawler.Inspect(r)
+	if !ok {
 		return buf, false, nil
 	}
 	u, err := pageURL(r.URL.EscapedPath(), r.URL.RawQuery)
 	if err != nil {
 		return buf, false, err
 	}
-	return st.appendKey(buf, r.UserAgent(), u), true, nil
+	return st.appendKey(buf, class, u), true, nil
 }
 
 // appendKey appends the group key of url (NormalizeURL's form) for a
-// crawler with user agent ua.
-func (st *site) appendKey(buf []byte, ua, url string) []byte {
+// crawler of class c.
+func (st *site) appendKey(buf []byte, c crawler.Class, url string) []byte {
 	variant := render.Desktop
-	if crawler.Classify(ua)&crawler.Mobile != 0 {
+	if c&crawler.Mobile != 0 {
 		variant = render.Mobile
 	}
 	gen := Generation(st.ttl, st.surf.pages.cfg.Now())
