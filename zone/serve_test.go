@@ -185,6 +185,18 @@ func TestAssetServing(t *testing.T) {
 		fx.purge("&tag=sk2")
 		missOnOthers("/skey/s.css", ns)
 
+		// A node that never served an object does not know its tags: it
+		// finds out from the cached copy, and asks again.
+		fx.get(fx.f, fx.host, "/tagged/only-here.css")
+		n = fx.o.count("/tagged/only-here.css")
+		fx.purge("&tag=all")
+		for _, i := range others {
+			fx.get(i, fx.host, "/tagged/only-here.css")
+		}
+		if got := fx.o.count("/tagged/only-here.css"); got != n+1 {
+			t.Fatalf("tag-purged object fetched %d times, want %d: the old copy was served", got, n+1)
+		}
+
 		n = fx.warm("/z/whole.css")
 		fx.purge("")
 		missOnOthers("/z/whole.css", n)

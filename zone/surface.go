@@ -302,6 +302,14 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 		return nil, edge.Hit, staleError{prev.answer}
 	}
 	a, e, outcome, err := st.s.get(ctx, key)
+	// A node that did not know the object's tags asked under their old
+	// versions: an object filled before a tag purge (or before a soft
+	// one, when this node has no copy to serve meanwhile) is asked for
+	// again under the versions that apply now.
+	for try := 0; err == nil && try < 3 && !(st.tagsCurrent(e) && st.softCurrent(e, o.v)); try++ {
+		key = st.rekey(key, e, o.v)
+		a, e, outcome, err = st.s.get(ctx, key)
+	}
 	if err != nil {
 		if errors.Is(err, errPass) {
 			st.s.remember(o.base, &entry{key: key, expires: st.s.cfg.Now().Add(TTLPass), ttl: TTLPass, env: envelope{Pass: true, PathSoft: o.v.Soft}})
@@ -322,6 +330,26 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 		}
 	})
 	return a, outcome, nil
+}
+
+// rekey returns key with the hard and soft versions that apply now to
+// the object e describes: its tags' and its path's.
+func (st *site) rekey(key string, e *entry, v Versions) string {
+	parts := strings.SplitN(key, "/", 5)
+	if len(parts) != 5 {
+		return key
+	}
+	var tags, soft uint64 = 0, v.Soft
+	for _, t := range e.env.Tags {
+		h, s := TagVersion(st.s.cfg.State, st.z.ID, t)
+		tags, soft = tags+h, soft+s
+	}
+	f := strings.SplitN(parts[3], ".", 4)
+	if len(f) != 4 {
+		return key
+	}
+	parts[3] = f[0] + "." + f[1] + "." + strconv.FormatUint(tags, 10) + "." + strconv.FormatUint(soft, 10)
+	return strings.Join(parts, "/")
 }
 
 // Pass implements edge.Site: a stale copy where the fill failed, the
