@@ -42,6 +42,8 @@ var (
 	ErrUnknownRole = errkind.New(errkind.Invalid, "unknown role; known roles: script")
 	// ErrBadExpiry means expiresAt is not in the future.
 	ErrBadExpiry = errkind.New(errkind.Invalid, `field "expiresAt" must be an RFC 3339 time in the future`)
+	// ErrBadMode means a key request's mode is neither "live" nor "test".
+	ErrBadMode = errkind.New(errkind.Invalid, `field "mode" must be "live" or "test"`)
 )
 
 // Key is a stored API key: its digest, never the key itself.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -8,77 +9,124 @@ import (
 
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/apikey"
-	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/plan"
 )
 
-// caller is an authenticated account request.
-type caller struct {
-	apikey.Principal
-	Plan plan.Plan
-}
-
-// authedHandler handles a request made with a valid account API key.
-type authedHandler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c caller) error
-
-// ErrPlanNoAPI is the seed's 403 for plans without API access.
-var ErrPlanNoAPI = errkind.New(errkind.Forbidden, "API access is available on Agency plans and above")
-
-// apiKeyFrom returns the key a request presents: X-Api-Key (any case, so
-// also X-API-KEY), X-ResCDN-Key, or Authorization: Bearer.
-func apiKeyFrom(r *http.Request) string {
+// APIKey returns the account API key r presents: X-Api-Key (any case, so
+// also X-API-KEY), X-ResCDN-Key, or Authorization: Bearer; "" if none.
+func APIKey(r *http.Request) string {
 	for _, h := range []string{"X-Api-Key", "X-ResCDN-Key"} {
 		if v := strings.TrimSpace(r.Header.Get(h)); v != "" {
 			return v
 		}
 	}
-	return bearer(r)
+	return Bearer(r)
 }
 
-// bearer returns the token of an "Authorization: Bearer" header, or "".
-func bearer(r *http.Request) string {
+// Bearer returns the token of r's "Authorization: Bearer" header, or "".
+func Bearer(r *http.Request) string {
 	v, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	return strings.TrimSpace(v)
 }
 
-// account registers a route for account API keys. Dashboard routes (keys,
-// domains) work on every plan; needAPI marks the programmatic APIs that
-// the seeds reserve for plans with API access.
-func (s *Server) account(method, path string, needAPI bool, h authedHandler) {
-	s.route(method, path, func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		c, err := s.authenticate(r)
+// AdminAuth checks the operator's bearer token; *operator.Auth satisfies
+// it.
+type AdminAuth interface {
+	Check(token string) bool
+}
+
+// Admin wraps h for the operator only: without a bearer token, or with
+// one auth does not accept (or a nil auth), it answers 401.
+func Admin(auth AdminAuth, h Handler) Handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		token := Bearer(r)
+		if token == "" {
+			return ErrAdminTokenRequired
+		}
+		if auth == nil || !auth.Check(token) {
+			return ErrAdminTokenInvalid
+		}
+		return h(w, r, ps)
+	}
+}
+
+// Keys checks account API keys against fresh state; *apikey.Service
+// satisfies it.
+type Keys interface {
+	Authenticate(ctx context.Context, raw string) (apikey.Principal, error)
+}
+
+var _ Keys = (*apikey.Service)(nil)
+
+// KeyAuth authenticates account requests: the key by Keys, the account's
+// plan by Plans. Both are required.
+type KeyAuth struct {
+	Keys  Keys
+	Plans plan.Catalog
+}
+
+// Caller is an authenticated account request: the key's principal and
+// the account's plan.
+type Caller struct {
+	apikey.Principal
+	Plan plan.Plan
+}
+
+// AccountHandler handles a request made with a valid account API key.
+type AccountHandler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c Caller) error
+
+// Access says which plans may use an account route.
+type Access int
+
+const (
+	// AnyPlan is for the dashboard routes (keys, domains), which work on
+	// every plan.
+	AnyPlan Access = iota
+	// APIPlans is for the programmatic APIs that the seeds reserve for
+	// plans with API access; other plans get ErrPlanNoAPI.
+	APIPlans
+)
+
+// Account wraps h for requests with a valid account API key (see APIKey)
+// whose plan has access.
+func Account(auth KeyAuth, access Access, h AccountHandler) Handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		c, err := auth.Authenticate(r)
 		if err != nil {
 			return err
 		}
-		if needAPI && !c.Plan.APIAccess {
+		if access == APIPlans && !c.Plan.APIAccess {
 			return ErrPlanNoAPI
 		}
 		return h(w, r, ps, c)
-	})
+	}
 }
 
-func (s *Server) authenticate(r *http.Request) (caller, error) {
-	raw := apiKeyFrom(r)
+// Authenticate returns the caller r's API key stands for: apikey's
+// ErrRequired without a key, Keys' error for a bad one, ErrPlanMissing
+// for a plan this node lacks.
+func (a KeyAuth) Authenticate(r *http.Request) (Caller, error) {
+	raw := APIKey(r)
 	if raw == "" {
-		return caller{}, apikey.ErrRequired
+		return Caller{}, apikey.ErrRequired
 	}
-	p, err := s.deps.Keys.Authenticate(r.Context(), raw)
+	p, err := a.Keys.Authenticate(r.Context(), raw)
 	if err != nil {
-		return caller{}, err
+		return Caller{}, err
 	}
-	pl, err := s.planOf(p.Account)
+	pl, err := PlanOf(a.Plans, p.Account)
 	if err != nil {
-		return caller{}, err
+		return Caller{}, err
 	}
-	return caller{Principal: p, Plan: pl}, nil
+	return Caller{Principal: p, Plan: pl}, nil
 }
 
-// planOf returns the account's plan from this node's catalog. Plans live in
-// each node's config, so a name missing here is the operator's to fix.
-func (s *Server) planOf(a account.Account) (plan.Plan, error) {
-	pl, err := s.deps.Plans.Lookup(a.Plan)
+// PlanOf returns acct's plan from plans, this node's catalog, or
+// ErrPlanMissing.
+func PlanOf(plans plan.Catalog, acct account.Account) (plan.Plan, error) {
+	pl, err := plans.Lookup(acct.Plan)
 	if err != nil {
-		return plan.Plan{}, errkind.New(errkind.Forbidden, "your account's plan is not configured on this cluster; contact the operator")
+		return plan.Plan{}, ErrPlanMissing
 	}
 	return pl, nil
 }

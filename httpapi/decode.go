@@ -16,9 +16,23 @@ import (
 // small, so anything larger is refused before it is read.
 const DefaultMaxBodyBytes = 1 << 20
 
-// decodeJSON reads exactly one JSON object from the request body into v.
-// Unknown fields, wrong types, trailing data, oversized and empty bodies are
-// all 4xx errors naming the problem.
+// DecodeJSON reads exactly one JSON object of at most DefaultMaxBodyBytes
+// from r's body into v. Unknown fields, wrong types, trailing data,
+// oversized and empty bodies are all 4xx errors naming the problem.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSON(w, r, DefaultMaxBodyBytes, v)
+}
+
+// DecodeOptionalJSON is DecodeJSON for a body that may be omitted: an
+// empty body leaves v as it is.
+func DecodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decodeJSON(w, r, DefaultMaxBodyBytes, v)
+}
+
+// decodeJSON is DecodeJSON with a body bound of max bytes.
 func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -66,13 +80,4 @@ func bodyError(err error, max int64) error {
 		return errkind.New(errkind.Invalid, "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
 	return errkind.New(errkind.Invalid, "invalid JSON body")
-}
-
-// decodeOptionalJSON is decodeJSON for endpoints whose body may be
-// omitted: an empty body leaves v as it is.
-func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, max int64, v any) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
-	return decodeJSON(w, r, max, v)
 }

@@ -16,7 +16,10 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 		w := httptest.NewRecorder()
-		var req createAccountRequest
+		var req struct {
+			Email string `json:"email"`
+			Plan  string `json:"plan"`
+		}
 		err := decodeJSON(w, r, 4096, &req)
 		if err == nil {
 			return

@@ -21,6 +21,16 @@ var (
 	ErrAdminTokenInvalid = errkind.New(errkind.Unauthorized, "invalid admin token")
 	// ErrTimeout means the request's deadline passed inside the cluster.
 	ErrTimeout = errkind.New(errkind.Unavailable, "the cluster did not answer in time, retry later")
+	// ErrPlanNoAPI is the seed's 403 for plans without API access, on
+	// routes registered with APIPlans.
+	ErrPlanNoAPI = errkind.New(errkind.Forbidden, "API access is available on Agency plans and above")
+	// ErrPlanMissing means the caller's plan is not in this node's
+	// catalog: plans live in each node's config, so it is the operator's
+	// to fix.
+	ErrPlanMissing = errkind.New(errkind.Forbidden, "your account's plan is not configured on this cluster; contact the operator")
+	// ErrTooManyRequests is the 429 of a request past its rate limit;
+	// Limited sets its Retry-After.
+	ErrTooManyRequests = errkind.New(errkind.TooMany, "Rate limit exceeded")
 )
 
 // statusOf maps an error kind to its HTTP status; it is the only place that
@@ -76,11 +86,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	body := map[string]any{}
 	maps.Copy(body, e.Fields)
 	body["error"] = e.Message
-	writeJSON(w, statusOf(e.Kind), body)
+	WriteJSON(w, statusOf(e.Kind), body)
 }
 
-// writeJSON writes v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as JSON with status, as every API answer is
+// written.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -49,9 +49,8 @@ func TestLimitedRefundsOnlyUnavailable(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			lim := &countingLimiter{left: 1}
-			s := &Server{deps: Deps{Limiter: lim}}
 			ran := false
-			err := s.limited(context.Background(), "k", rule, func() error { ran = true; return tc.err })
+			err := Limited(context.Background(), lim, "k", rule, func() error { ran = true; return tc.err })
 			if !ran || !errors.Is(err, tc.err) && tc.err != nil {
 				t.Fatalf("ran %v, err %v; want the work run and its error", ran, err)
 			}
@@ -61,8 +60,7 @@ func TestLimitedRefundsOnlyUnavailable(t *testing.T) {
 		})
 	}
 	lim := &countingLimiter{}
-	s := &Server{deps: Deps{Limiter: lim}}
-	err := s.limited(context.Background(), "k", rule, func() error { t.Fatal("work past the limit"); return nil })
+	err := Limited(context.Background(), lim, "k", rule, func() error { t.Fatal("work past the limit"); return nil })
 	if e := errkind.Of(err); e == nil || e.Kind != errkind.TooMany || e.RetryAfter != 2 {
 		t.Fatalf("past the limit: %v; want 429 with Retry-After 2", err)
 	}

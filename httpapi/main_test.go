@@ -1,5 +1,10 @@
 package httpapi_test
 
+// Besides the kit's own tests, this package holds the API's cluster
+// tests: they start whole nodes, so they exercise every surface
+// (httpapi/admin, accountapi, cacheapi) as node registers them on one
+// router, errors and all, against the OpenAPI contract.
+
 import (
 	"context"
 	"fmt"

@@ -193,7 +193,7 @@ func preHandlerWriter() int {
 // as net/http does after a pre-handler error.
 func jsonErrorResponse(code int, msg string, now time.Time) []byte {
 	js, _ := json.Marshal(map[string]string{"error": msg})
-	js = append(js, '\n') // as writeJSON's encoder ends bodies
+	js = append(js, '\n') // as WriteJSON's encoder ends bodies
 	var b bytes.Buffer
 	b.Grow(256 + len(js))
 	b.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")

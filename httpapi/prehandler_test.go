@@ -143,7 +143,7 @@ var dateLine = regexp.MustCompile(`(?m)^Date: [^\r]*\r\n`)
 func TestPreHandlerLeavesResponsesAlone(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "x"})
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "x"})
 	})
 	mux.HandleFunc("/text-error", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "400 Bad Request", http.StatusBadRequest)

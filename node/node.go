@@ -188,19 +188,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	domains := domain.NewService(n.raft, state, policy)
 	webhooks := webhook.NewService(n.raft, state)
 	n.startCacheControl(runCtx, domains, policy)
-	api := httpapi.New(httpapi.Config{Logger: log, Registry: n.registry}, httpapi.Deps{
-		Cluster:  clusterView{n},
-		Accounts: n.accounts,
-		Admin:    operator.NewAuth(n.db.State(), cfg.AdminToken),
-		Keys:     keys,
-		Domains:  domains,
-		Webhooks: webhooks,
-		Plans:    cfg.Plans,
-
-		Cache:       n.ctl,
-		Limiter:     n.limiter,
-		WebhookAuth: webhooks,
-	})
+	api := n.newAPI(keys, domains, webhooks)
 	n.registerZoneAPI(api, keys, policy)
 	// The public listener: edge dispatches by host to the cache surfaces
 	// and hands everything else to the API; WrapPublic (tests: the

@@ -91,7 +91,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 
 // publicHandler returns the public listener's handler: edge, with the
 // render surface over the page service and api for everything else.
-func (n *Node) publicHandler(api *httpapi.Server, keys *apikey.Service, policy origin.Policy) http.Handler {
+func (n *Node) publicHandler(api *httpapi.Router, keys *apikey.Service, policy origin.Policy) http.Handler {
 	surface := page.NewSurface(n.pages, page.SurfaceConfig{
 		Applied:      n.db.State().AppliedIndex,
 		Keys:         keys,

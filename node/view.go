@@ -9,7 +9,7 @@ import (
 
 	"github.com/rendercache/rendercache/cluster"
 	"github.com/rendercache/rendercache/consensus"
-	"github.com/rendercache/rendercache/httpapi"
+	"github.com/rendercache/rendercache/httpapi/admin"
 )
 
 // membership adapts the gossip view to what consensus needs.
@@ -37,13 +37,13 @@ func (m membership) Peers() []consensus.Peer {
 // clusterView answers /admin/cluster and /readyz.
 type clusterView struct{ n *Node }
 
-func (v clusterView) Info(ctx context.Context) (httpapi.ClusterInfo, error) {
+func (v clusterView) Info(ctx context.Context) (admin.ClusterInfo, error) {
 	st := v.n.raft.Status()
-	info := httpapi.ClusterInfo{Leader: st.Leader, AppliedIndex: st.AppliedIndex, Nodes: []httpapi.ClusterNode{}}
+	info := admin.ClusterInfo{Leader: st.Leader, AppliedIndex: st.AppliedIndex, Nodes: []admin.ClusterNode{}}
 	seen := map[string]bool{}
 	for _, m := range v.n.members.Members() {
 		seen[m.Name] = true
-		node := httpapi.ClusterNode{Name: m.Name, State: m.State.String(), Suffrage: "none", HTTPAddr: m.Meta.HTTPAddr}
+		node := admin.ClusterNode{Name: m.Name, State: m.State.String(), Suffrage: "none", HTTPAddr: m.Meta.HTTPAddr}
 		if m.Name == st.Leader {
 			node.State = "leader"
 		}
@@ -57,10 +57,10 @@ func (v clusterView) Info(ctx context.Context) (httpapi.ClusterInfo, error) {
 	// Servers raft still counts but gossip has forgotten.
 	for _, s := range st.Servers {
 		if !seen[s.ID] {
-			info.Nodes = append(info.Nodes, httpapi.ClusterNode{Name: s.ID, State: "unknown", Suffrage: s.Suffrage})
+			info.Nodes = append(info.Nodes, admin.ClusterNode{Name: s.ID, State: "unknown", Suffrage: s.Suffrage})
 		}
 	}
-	slices.SortFunc(info.Nodes, func(a, b httpapi.ClusterNode) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(info.Nodes, func(a, b admin.ClusterNode) int { return strings.Compare(a.Name, b.Name) })
 	return info, nil
 }
 

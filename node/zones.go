@@ -14,12 +14,13 @@ import (
 // asset surface (served by edge, its "asset" group by the peer handler),
 // and adds the /v1 routes to api. Purges are confirmed by every live node
 // through cachectl's fan-out; usage rides on the node's usage counter.
-func (n *Node) registerZoneAPI(api *httpapi.Server, keys *apikey.Service, policy origin.Policy) {
+func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy origin.Policy) {
 	state := n.db.State()
 	n.zones = zone.NewService(n.raft, state, policy)
 	n.meter = zone.NewMeter(n.usage)
 	n.assets = zone.NewSurface(zone.SurfaceConfig{
 		State:     state,
+		Applied:   state.AppliedIndex,
 		CDNDomain: n.cfg.CDNDomain,
 		Ring:      n.ring,
 		Client:    n.peerClient(3 * time.Minute),

@@ -84,12 +84,12 @@ type Deps struct {
 // API is the zone API. Safe for concurrent use.
 type API struct{ deps Deps }
 
-// Registrar takes routes; *httpapi.Server is one.
+// Registrar takes routes; *httpapi.Router is one.
 type Registrar interface {
 	Handle(method, path string, h httpapi.Handler)
 }
 
-var _ Registrar = (*httpapi.Server)(nil)
+var _ Registrar = (*httpapi.Router)(nil)
 
 // Register adds the /v1 routes to srv.
 func Register(srv Registrar, deps Deps) *API {
