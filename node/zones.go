@@ -20,7 +20,6 @@ func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy
 	n.meter = zone.NewMeter(n.usage)
 	n.assets = zone.NewSurface(zone.SurfaceConfig{
 		State:     state,
-		Applied:   state.AppliedIndex,
 		CDNDomain: n.cfg.CDNDomain,
 		Ring:      n.ring,
 		Client:    n.peerClient(3 * time.Minute),
@@ -34,7 +33,6 @@ func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy
 		Keys:      keys,
 		Zones:     n.zones,
 		Confirm:   n.ctl,
-		Applied:   state.AppliedIndex,
 		Usage:     n.meter,
 		Limiter:   n.limiter,
 		Plans:     n.cfg.Plans,
