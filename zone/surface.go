@@ -23,6 +23,10 @@ import (
 type SurfaceConfig struct {
 	// State is the node's local state (zones and their versions).
 	State record.Reader
+	// Applied returns State's applied raft index: what the serve path
+	// read stays valid until it moves. Nil: state is read on every
+	// request.
+	Applied func() uint64
 	// CDNDomain is the suffix zones are served under.
 	CDNDomain string
 	// Ring, Client and Bytes make the node's "asset" group.
@@ -72,6 +76,7 @@ type Surface struct {
 	fetch  *http.Client
 	proxy  *httputil.ReverseProxy
 	suffix string
+	view   *view
 
 	mu      sync.Mutex
 	entries map[string]*entry // object base key → what this node knows of it
@@ -112,7 +117,7 @@ func NewSurface(cfg SurfaceConfig) *Surface {
 		cfg.Now = time.Now
 	}
 	s := &Surface{cfg: cfg, log: cfg.Logger.With("subsystem", "zone-surface"), suffix: "." + cfg.CDNDomain,
-		entries: map[string]*entry{}, revalid: map[string]bool{}}
+		entries: map[string]*entry{}, revalid: map[string]bool{}, view: newView(cfg.State, cfg.Applied)}
 	tr := &http.Transport{
 		DialContext:           cfg.Policy.DialContext(10 * time.Second),
 		MaxIdleConnsPerHost:   64,
@@ -164,8 +169,8 @@ func (s *Surface) Site(host string) (edge.Site, bool) {
 	if !ok || name == "" || strings.Contains(name, ".") {
 		return nil, false
 	}
-	z, err := ByName(s.cfg.State, name)
-	if err != nil || !z.Active {
+	z, ok := s.view.zone(name)
+	if !ok || !z.Active {
 		return nil, false
 	}
 	return &site{s: s, z: z}, true
@@ -197,7 +202,7 @@ func (st *site) objectOf(r *http.Request) (object, error) {
 	if len(pq) > MaxPurgeValueLen*2 {
 		return object{}, errBadKey
 	}
-	v := VersionsOf(st.s.cfg.State, st.z, p)
+	v := st.s.view.versions(st.z, p)
 	return object{path: p, pq: pq, v: v, base: "asset/" + st.z.ID + "/" + v.Key + pq}, nil
 }
 
@@ -232,7 +237,7 @@ func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
 	if e != nil {
 		ttl = e.ttl
 		for _, t := range e.env.Tags {
-			h, s := TagVersion(st.s.cfg.State, st.z.ID, t)
+			h, s := st.s.view.tag(st.z.ID, t)
 			tags, soft = tags+h, soft+s
 		}
 	}
@@ -256,7 +261,7 @@ func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
 // tagsCurrent reports whether no hard tag purge moved since e was filled.
 func (st *site) tagsCurrent(e *entry) bool {
 	for i, t := range e.env.Tags {
-		if h, _ := TagVersion(st.s.cfg.State, st.z.ID, t); h != e.env.TagHard[i] {
+		if h, _ := st.s.view.tag(st.z.ID, t); h != e.env.TagHard[i] {
 			return false
 		}
 	}
@@ -271,7 +276,7 @@ func (st *site) softCurrent(e *entry, v Versions) bool {
 		return false
 	}
 	for i, t := range e.env.Tags {
-		if _, s := TagVersion(st.s.cfg.State, st.z.ID, t); s != e.env.TagSoft[i] {
+		if _, s := st.s.view.tag(st.z.ID, t); s != e.env.TagSoft[i] {
 			return false
 		}
 	}
@@ -341,7 +346,7 @@ func (st *site) rekey(key string, e *entry, v Versions) string {
 	}
 	var tags, soft uint64 = 0, v.Soft
 	for _, t := range e.env.Tags {
-		h, s := TagVersion(st.s.cfg.State, st.z.ID, t)
+		h, s := st.s.view.tag(st.z.ID, t)
 		tags, soft = tags+h, soft+s
 	}
 	f := strings.SplitN(parts[3], ".", 4)
