@@ -20,6 +20,7 @@ func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy
 	n.meter = zone.NewMeter(n.usage)
 	n.assets = zone.NewSurface(zone.SurfaceConfig{
 		State:     state,
+		Applied:   state.AppliedIndex,
 		CDNDomain: n.cfg.CDNDomain,
 		Ring:      n.ring,
 		Client:    n.peerClient(3 * time.Minute),
