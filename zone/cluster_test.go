@@ -27,16 +27,19 @@ type assetOrigin struct {
 	n   map[string]int
 	inm map[string]int // conditional fetches (If-None-Match) by path
 	gen int
+	// bodies overrides the answer of a path (benchmarks' fixed assets).
+	bodies map[string]string
 }
 
 const bigSize = 20 << 20
 
-func newOrigin(t *testing.T) *assetOrigin {
-	o := &assetOrigin{n: map[string]int{}, inm: map[string]int{}}
+func newOrigin(t testing.TB) *assetOrigin {
+	o := &assetOrigin{n: map[string]int{}, inm: map[string]int{}, bodies: map[string]string{}}
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.n[r.URL.Path]++
 		gen := o.gen
+		fixed, isFixed := o.bodies[r.URL.Path]
 		if r.Header.Get("If-None-Match") != "" {
 			o.inm[r.URL.Path]++
 		}
@@ -44,6 +47,9 @@ func newOrigin(t *testing.T) *assetOrigin {
 		p := r.URL.Path
 		h := w.Header()
 		switch {
+		case isFixed:
+			io.WriteString(w, fixed)
+			return
 		case p == "/missing.css":
 			http.NotFound(w, r)
 			return
@@ -102,6 +108,12 @@ func (o *assetOrigin) conditional(p string) int {
 	return o.inm[p]
 }
 
+func (o *assetOrigin) setBody(p, body string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.bodies[p] = body
+}
+
 func (o *assetOrigin) bump() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -109,7 +121,7 @@ func (o *assetOrigin) bump() {
 }
 
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	c   *testcluster.Cluster
 	ctx context.Context
 	f   int
@@ -118,11 +130,12 @@ type fixture struct {
 	// rate limit.
 	usageKey string
 	zone     string // id
+	account  string
 	host     string
 	o        *assetOrigin
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	logs := &lockedBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -145,6 +158,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("create account: %v %v", resp, err)
 	}
 	id := resp.JSON()["id"].(string)
+	fx.account = id
 	resp, err = c.Do(ctx, fx.f, "POST", "/admin/accounts/"+id+"/api-keys", map[string]any{"name": "live"})
 	if err != nil || resp.Status != 201 {
 		t.Fatalf("create key: %v %v", resp, err)
