@@ -29,15 +29,23 @@ const (
 // that acts on a tenant carries its Actor, and Apply authorizes it
 // against committed state.
 const (
-	cmdCreate       = "tenant.create"
-	cmdPatch        = "tenant.patch"
-	cmdDelete       = "tenant.delete"
-	cmdRefresh      = "tenant.refresh"
-	cmdInvite       = "tenant.invite"
-	cmdRevokeInvite = "tenant.revoke-invite"
-	cmdAccept       = "tenant.accept"
-	cmdRemove       = "tenant.remove"
-	cmdUpdateRole   = "tenant.update-role"
+	cmdCreate        = "tenant.create"
+	cmdPatch         = "tenant.patch"
+	cmdDelete        = "tenant.delete"
+	cmdRefresh       = "tenant.refresh"
+	cmdInvite        = "tenant.invite"
+	cmdRevokeInvite  = "tenant.revoke-invite"
+	cmdAccept        = "tenant.accept"
+	cmdRemove        = "tenant.remove"
+	cmdUpdateRole    = "tenant.update-role"
+	cmdWebhookSecret = "tenant.webhook-secret"
+	cmdWebhookFire   = "tenant.webhook-fire"
+	cmdAPIToken      = "tenant.api-token"
+	cmdAPIConfig     = "tenant.api-config"
+	cmdHookCreate    = "tenant.hook-create"
+	cmdHookRegen     = "tenant.hook-regenerate"
+	cmdHookDelete    = "tenant.hook-delete"
+	cmdHookFire      = "tenant.hook-fire"
 )
 
 var (
@@ -71,6 +79,14 @@ func Register(fsm *consensus.FSM) {
 	fsm.Register(cmdAccept, applyAccept)
 	fsm.Register(cmdRemove, applyRemove)
 	fsm.Register(cmdUpdateRole, applyUpdateRole)
+	fsm.Register(cmdWebhookSecret, applyWebhookSecret)
+	fsm.Register(cmdWebhookFire, applyWebhookFire)
+	fsm.Register(cmdAPIToken, applyAPIToken)
+	fsm.Register(cmdAPIConfig, applyAPIConfig)
+	fsm.Register(cmdHookCreate, applyHookCreate)
+	fsm.Register(cmdHookRegen, applyHookRegen)
+	fsm.Register(cmdHookDelete, applyHookDelete)
+	fsm.Register(cmdHookFire, applyHookFire)
 }
 
 func memberPrefix(slug string) string { return prefixMember + slug + "/" }

@@ -57,7 +57,8 @@ const (
 	ActRefreshCache  Action = "refresh-cache"  // refresh-cache, edge-config
 	ActWebhookSecret Action = "webhook-secret" // POST webhook-secret (idempotent)
 	ActRotateSecret  Action = "rotate-secret"  // PUT webhook-secret
-	ActWebhooks      Action = "webhooks"       // cache-refresh webhooks
+	ActWebhooksRead  Action = "webhooks-read"  // list cache-refresh webhooks, their events
+	ActWebhooks      Action = "webhooks"       // create, regenerate, delete them
 	ActInvite        Action = "invite"         // members/invite, revoke-invite
 	ActRemove        Action = "remove"         // members/remove
 	ActUpdateRole    Action = "update-role"    // members/update-role
@@ -71,6 +72,7 @@ var need = map[Action]Role{
 	ActRefreshCache:  Editor,
 	ActWebhookSecret: Editor,
 	ActRotateSecret:  Admin,
+	ActWebhooksRead:  Editor,
 	ActWebhooks:      Admin,
 	ActInvite:        Admin,
 	ActRemove:        Admin,

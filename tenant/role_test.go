@@ -28,6 +28,7 @@ func TestEscalationMatrix(t *testing.T) {
 		{V, "refresh-cache", "FFFF"}, {Ed, "refresh-cache", "...."}, {A, "refresh-cache", "...."}, {O, "refresh-cache", "...."}, {Op, "refresh-cache", "...."},
 		{V, "webhook-secret", "FFFF"}, {Ed, "webhook-secret", "...."}, {A, "webhook-secret", "...."}, {O, "webhook-secret", "...."}, {Op, "webhook-secret", "...."},
 		{V, "rotate-secret", "FFFF"}, {Ed, "rotate-secret", "FFFF"}, {A, "rotate-secret", "...."}, {O, "rotate-secret", "...."}, {Op, "rotate-secret", "...."},
+		{V, "webhooks-read", "FFFF"}, {Ed, "webhooks-read", "...."}, {A, "webhooks-read", "...."}, {O, "webhooks-read", "...."}, {Op, "webhooks-read", "...."},
 		{V, "webhooks", "FFFF"}, {Ed, "webhooks", "FFFF"}, {A, "webhooks", "...."}, {O, "webhooks", "...."}, {Op, "webhooks", "...."},
 		{V, "delete", "FFFF"}, {Ed, "delete", "FFFF"}, {A, "delete", "FFFF"}, {O, "delete", "...."}, {Op, "delete", "...."},
 		// Invite: the target is the role invited.

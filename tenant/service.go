@@ -10,6 +10,7 @@ import (
 	"github.com/rendercache/rendercache/account"
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/internal/record"
+	"github.com/rendercache/rendercache/internal/seal"
 	"github.com/rendercache/rendercache/internal/secret"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
@@ -23,16 +24,32 @@ const InviteTokenPrefix = "inv_"
 // after a read barrier, so a read on any node sees every acknowledged
 // write. Safe for concurrent use.
 type Service struct {
-	raft   consensus.Proposer
-	state  *storage.State
-	policy origin.Policy
-	now    func() time.Time
+	raft         consensus.Proposer
+	state        *storage.State
+	policy       origin.Policy
+	box          *seal.Box
+	tenantDomain string
+	now          func() time.Time
+	edge         *edgeStore
 }
 
-// NewService returns a tenant service; policy decides which origins a
-// tenant may name, as it does for zones and domains.
-func NewService(raft consensus.Proposer, state *storage.State, policy origin.Policy) *Service {
-	return &Service{raft: raft, state: state, policy: policy, now: time.Now}
+// Options are what a Service needs beyond raft and state.
+type Options struct {
+	// Policy decides which origins a tenant may name, as it does for
+	// zones and domains.
+	Policy origin.Policy
+	// Box seals webhook secrets and CMS tokens; without it those routes
+	// fail (node always sets one: --encryption-key or HKDF of the cluster
+	// key).
+	Box *seal.Box
+	// TenantDomain is --tenant-domain: a tenant is served at
+	// <slug>.<TenantDomain>. Empty means tenants have no proxy host yet.
+	TenantDomain string
+}
+
+// NewService returns a tenant service.
+func NewService(raft consensus.Proposer, state *storage.State, opts Options) *Service {
+	return &Service{raft: raft, state: state, policy: opts.Policy, box: opts.Box, tenantDomain: opts.TenantDomain, now: time.Now, edge: newEdgeStore()}
 }
 
 func (s *Service) at() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/rendercache/rendercache/consensus"
 	"github.com/rendercache/rendercache/consensus/consensustest"
 	"github.com/rendercache/rendercache/internal/errkind"
+	"github.com/rendercache/rendercache/internal/seal"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/plan"
 )
@@ -34,7 +36,11 @@ func newFixture(t *testing.T, policy origin.Policy) *fixture {
 	t.Cleanup(cancel)
 	fx.ctx = ctx
 	fx.accounts = account.NewService(fx.Raft, fx.State, plan.Defaults())
-	fx.tenants = NewService(fx.Raft, fx.State, policy)
+	box, err := seal.New(bytes.Repeat([]byte{9}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.tenants = NewService(fx.Raft, fx.State, Options{Policy: policy, Box: box, TenantDomain: "tenants.test"})
 	return fx
 }
 

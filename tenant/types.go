@@ -92,6 +92,10 @@ var (
 	ErrBadInviteToken = errkind.New(errkind.Invalid, "token must be an invite token (inv_...)")
 	// ErrBadLimit refuses an audit page size outside 1..MaxAuditPage.
 	ErrBadLimit = errkind.New(errkind.Invalid, "limit must be 1 to 200")
+	// ErrBadAPIConfig refuses an unknown auth mode, or a header or query
+	// mode without a parameter name (letters, digits, '_' or '-', up to 64
+	// bytes).
+	ErrBadAPIConfig = errkind.New(errkind.Invalid, `apiAuthMode must be "bearer", "header", "query" or "none"; "header" and "query" need apiAuthParam (letters, digits, '_' or '-', up to 64 bytes); apiCacheTTL 0 to 31536000`)
 	// ErrInviteEmail means the accepting account's email is not the invite's.
 	ErrInviteEmail = errkind.New(errkind.Forbidden, "this invite was sent to another email address")
 )
@@ -119,10 +123,31 @@ type Tenant struct {
 	WebsiteDomain string    `json:"websiteDomain,omitempty"`
 	WebsiteOrigin string    `json:"websiteOrigin,omitempty"`
 	APIOrigin     string    `json:"apiOrigin,omitempty"`
+	API           APIConfig `json:"api"`
 	Versions      Versions  `json:"versions"`
 	CreatedBy     string    `json:"createdBy"`
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// API auth modes: how the API proxy sends the CMS token onwards.
+const (
+	AuthBearer = "bearer" // Authorization: Bearer <token>
+	AuthHeader = "header" // <apiAuthParam>: <token>
+	AuthQuery  = "query"  // ?<apiAuthParam>=<token>
+	AuthNone   = "none"
+)
+
+// APIConfig is the API proxy's configuration (PUT api-config), without
+// the token (PUT api-token), of which it shows only whether one is set.
+type APIConfig struct {
+	AuthMode       string     `json:"apiAuthMode"`
+	AuthParam      string     `json:"apiAuthParam,omitempty"`
+	CacheTTL       int        `json:"apiCacheTTL"`
+	Preview        bool       `json:"apiPreview"`
+	CacheAuthed    bool       `json:"apiCacheAuthorized"`
+	TokenSet       bool       `json:"apiTokenSet"`
+	TokenUpdatedAt *time.Time `json:"apiTokenUpdatedAt,omitempty"`
 }
 
 // Key is the seed's "tenant:<slug>".
