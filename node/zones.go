@@ -21,6 +21,7 @@ func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy
 	n.assets = zone.NewSurface(zone.SurfaceConfig{
 		State:     state,
 		Applied:   state.AppliedIndex,
+		Fresh:     n.raft.Fresh,
 		CDNDomain: n.cfg.CDNDomain,
 		Ring:      n.ring,
 		Client:    n.peerClient(3 * time.Minute),

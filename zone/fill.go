@@ -119,6 +119,14 @@ func (s *Surface) fill(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	z, err := Lookup(s.cfg.State, id)
+	if errors.Is(err, ErrNotFound) && s.cfg.Fresh != nil {
+		// The asking node knows the zone: this owner may not have applied
+		// its creation yet.
+		if err := s.cfg.Fresh(ctx); err != nil {
+			return nil, err
+		}
+		z, err = Lookup(s.cfg.State, id)
+	}
 	if err != nil {
 		return nil, err
 	}

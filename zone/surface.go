@@ -29,6 +29,10 @@ type SurfaceConfig struct {
 	Applied func() uint64
 	// CDNDomain is the suffix zones are served under.
 	CDNDomain string
+	// Fresh waits until local state holds every acknowledged write
+	// (consensus.Raft.Fresh): a key's owner calls it when it does not
+	// know a zone that the asking node knew. Nil: never.
+	Fresh func(ctx context.Context) error
 	// Ring, Client and Bytes make the node's "asset" group.
 	Ring   *cache.Ring
 	Client *http.Client
