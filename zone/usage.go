@@ -2,6 +2,8 @@ package zone
 
 import (
 	"time"
+
+	"github.com/rendercache/rendercache/usage"
 )
 
 // Counter is the node's per-month counter that reports through raft;
@@ -10,6 +12,8 @@ type Counter interface {
 	AddN(key string, n int64)
 	Total(key string) (int64, error)
 }
+
+var _ Counter = (*usage.Counter)(nil)
 
 // Usage is the /v1/usage body: one calendar month (UTC) of an account's
 // zones of one mode, summed over every node.

@@ -362,3 +362,18 @@ func FuzzNormalizeName(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range [][2]string{{"/assets/v2/reset.css", ""}, {"/assets/*", ""}, {"", "product-1"}, {"/a/../b", ""}, {"/%00", ""}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, path, tag string) {
+		tg, err := ParseTarget(path, tag, false)
+		if err != nil {
+			return
+		}
+		if !tg.valid() || len(tg.Value) > MaxPurgeValueLen+1 {
+			t.Fatalf("ParseTarget(%q, %q) = %+v, which Apply refuses", path, tag, tg)
+		}
+	})
+}

@@ -84,15 +84,8 @@ type Deps struct {
 // API is the zone API. Safe for concurrent use.
 type API struct{ deps Deps }
 
-// Registrar takes routes; *httpapi.Router is one.
-type Registrar interface {
-	Handle(method, path string, h httpapi.Handler)
-}
-
-var _ Registrar = (*httpapi.Router)(nil)
-
-// Register adds the /v1 routes to srv.
-func Register(srv Registrar, deps Deps) *API {
+// Register adds the /v1 routes to srv (the node's *httpapi.Router).
+func Register(srv httpapi.Registrar, deps Deps) *API {
 	a := &API{deps: deps}
 	srv.Handle(http.MethodGet, "/v1/zones", a.authed(a.list))
 	srv.Handle(http.MethodPost, "/v1/zones", a.authed(a.create))
