@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/rendercache/rendercache/internal/netfault"
+	"github.com/rendercache/rendercache/internal/seal"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/plan"
@@ -98,6 +100,22 @@ type Config struct {
 	// AssetMaxBytes is the largest zone asset that is cached; larger ones
 	// stream from the origin uncached. Default 16 MiB.
 	AssetMaxBytes int64
+	// EncryptionKey (32 bytes) is the data key that seals tenant webhook
+	// secrets and CMS API tokens at rest. Empty: derived from ClusterKey
+	// with HKDF, so the cluster key then also unlocks those secrets.
+	EncryptionKey []byte
+	// PublicURL is the base of URLs the API hands out (cache-refresh
+	// webhook URLs). Default: http://<HTTPAddr>.
+	PublicURL string
+	// TenantDomain is the suffix tenants are served under:
+	// <slug>.<TenantDomain>. Default tenants.localhost.
+	TenantDomain string
+	// SMTPAddr is the host:port of an SMTP relay for invite emails; empty
+	// sends none (invites answer emailSent false).
+	SMTPAddr string
+	// SMTPFrom is the sender of invite emails. Default
+	// rendercache@<TenantDomain>.
+	SMTPFrom string
 	// Fast uses short raft and gossip timings meant for loopback test
 	// clusters.
 	Fast bool
@@ -133,6 +151,7 @@ func Default() Config {
 		UsageReportInterval: 10 * time.Second,
 		CDNDomain:           "cdn.localhost",
 		AssetMaxBytes:       16 << 20,
+		TenantDomain:        "tenants.localhost",
 	}
 }
 
@@ -177,6 +196,22 @@ func (c Config) Validate() error {
 	}
 	if _, err := origin.NormalizeHost(c.CDNDomain); err != nil {
 		errs = append(errs, fmt.Errorf("cdn-domain %q must be a host name: %w", c.CDNDomain, err))
+	}
+	if _, err := origin.NormalizeHost(c.TenantDomain); err != nil {
+		errs = append(errs, fmt.Errorf("tenant-domain %q must be a host name: %w", c.TenantDomain, err))
+	}
+	if n := len(c.EncryptionKey); n != 0 && n != seal.KeySize {
+		errs = append(errs, fmt.Errorf("encryption key must be %d bytes, got %d", seal.KeySize, n))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public-url %q must be an http(s) URL such as https://cache.example.com", c.PublicURL))
+		}
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("smtp-addr %q must be host:port: %w", c.SMTPAddr, err))
+		}
 	}
 	if c.AssetMaxBytes <= 0 {
 		errs = append(errs, fmt.Errorf("asset-max-bytes must be positive, got %d", c.AssetMaxBytes))

@@ -31,6 +31,7 @@ import (
 	"github.com/rendercache/rendercache/ratelimit"
 	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/storage"
+	"github.com/rendercache/rendercache/tenant"
 	"github.com/rendercache/rendercache/usage"
 	"github.com/rendercache/rendercache/webhook"
 	"github.com/rendercache/rendercache/zone"
@@ -60,6 +61,7 @@ type Node struct {
 	zones   *zone.Service
 	meter   *zone.Meter
 	assets  *zone.Surface
+	tenants *tenant.Service
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -111,13 +113,14 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	fsm := consensus.NewFSM(n.db.State(), log.With("subsystem", "fsm"))
 	// What goes with a domain when it is deleted, alone or with its account.
 	domainCascades := []domain.Cascade{webhook.DeleteForDomain}
-	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(domainCascades...), zone.ForAccount)
+	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(domainCascades...), zone.ForAccount, tenant.ForAccount)
 	apikey.Register(fsm)
 	domain.Register(fsm, domainCascades...)
 	webhook.Register(fsm)
 	operator.Register(fsm)
 	usage.Register(fsm)
 	zone.Register(fsm)
+	tenant.Register(fsm)
 
 	// 4. Raft, with membership read through an adapter over gossip.
 	rcfg := consensus.Default()
@@ -190,6 +193,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.startCacheControl(runCtx, domains, policy)
 	api := n.newAPI(keys, domains, webhooks)
 	n.registerZoneAPI(api, keys, policy)
+	if err := n.registerTenantAPI(api, keys, policy); err != nil {
+		return nil, err
+	}
 	// The public listener: edge dispatches by host to the cache surfaces
 	// and hands everything else to the API; WrapPublic (tests: the
 	// contract check) goes around it all.

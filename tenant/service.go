@@ -171,6 +171,14 @@ func (s *Service) List(ctx context.Context, accountID string) ([]Tenant, error) 
 	return record.Resolve[Tenant](s.state, prefixAccount+accountID+"/", prefixTenant, ErrNotFound)
 }
 
+// ListAll returns every tenant, for the operator, in slug order.
+func (s *Service) ListAll(ctx context.Context) ([]Tenant, error) {
+	if err := s.raft.Fresh(ctx); err != nil {
+		return nil, err
+	}
+	return record.List[Tenant](s.state, prefixTenant)
+}
+
 // Update merges p into the tenant (editor and above).
 func (s *Service) Update(ctx context.Context, actor Actor, slug string, p Patch) (Tenant, error) {
 	if !validLabel(slug) {

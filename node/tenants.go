@@ -1,0 +1,49 @@
+package node
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rendercache/rendercache/apikey"
+	"github.com/rendercache/rendercache/httpapi"
+	"github.com/rendercache/rendercache/httpapi/tenants"
+	"github.com/rendercache/rendercache/internal/seal"
+	"github.com/rendercache/rendercache/operator"
+	"github.com/rendercache/rendercache/origin"
+	"github.com/rendercache/rendercache/tenant"
+	"github.com/rendercache/rendercache/tenant/invitemail"
+)
+
+// registerTenantAPI creates the tenant service with its data key
+// (--encryption-key, else HKDF of the cluster key) and adds the tenants
+// routes to api.
+func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, policy origin.Policy) error {
+	key := n.cfg.EncryptionKey
+	if len(key) == 0 {
+		var err error
+		if key, err = seal.DeriveKey(n.cfg.ClusterKey); err != nil {
+			return fmt.Errorf("tenant data key: %w", err)
+		}
+	}
+	box, err := seal.New(key)
+	if err != nil {
+		return fmt.Errorf("tenant data key: %w", err)
+	}
+	n.tenants = tenant.NewService(n.raft, n.db.State(), tenant.Options{Policy: policy, Box: box, TenantDomain: n.cfg.TenantDomain})
+	publicURL := n.cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + n.HTTPAddr()
+	}
+	deps := tenants.Deps{
+		Keys:      keys,
+		Plans:     n.cfg.Plans,
+		Admin:     operator.NewAuth(n.db.State(), n.cfg.AdminToken),
+		Tenants:   n.tenants,
+		PublicURL: strings.TrimSuffix(publicURL, "/"),
+	}
+	if n.cfg.SMTPAddr != "" {
+		deps.Mailer = invitemail.New(invitemail.Config{Addr: n.cfg.SMTPAddr, From: n.cfg.SMTPFrom, TenantDomain: n.cfg.TenantDomain})
+	}
+	tenants.Register(api, deps)
+	return nil
+}
