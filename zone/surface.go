@@ -82,7 +82,7 @@ type Surface struct {
 	suffix string
 	view   *view
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	entries map[string]*entry // object base key → what this node knows of it
 	revalid map[string]bool   // base keys being revalidated after a soft purge
 }
@@ -397,8 +397,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func (s *Surface) entry(base string) *entry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.entries[base]
 }
 
