@@ -123,6 +123,11 @@ var serveFlags = map[string]string{
 	"hot-bytes":             "64 MiB (67108864 bytes)",
 	"cdn-domain":            "cdn.localhost",
 	"asset-max-bytes":       "16 MiB (16777216 bytes)",
+	"tenant-domain":         "tenants.localhost",
+	"public-url":            "http://<http-addr>",
+	"encryption-key":        "derived from the cluster key with HKDF",
+	"smtp-addr":             "none; invites answer emailSent false",
+	"smtp-from":             "rendercache@<tenant-domain>",
 	"log-level":             "info",
 }
 

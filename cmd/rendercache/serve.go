@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/rendercache/rendercache/internal/seal"
 	"github.com/rendercache/rendercache/node"
 	"github.com/rendercache/rendercache/origin"
 )
@@ -27,12 +28,13 @@ type ServeCommand struct {
 	Getenv func(string) string
 
 	// What the flags set; see defineFlags.
-	cfg        node.Config
-	join       listFlag
-	cidrs      listFlag
-	clusterKey string
-	configPath string
-	logLevel   slog.Level
+	cfg           node.Config
+	join          listFlag
+	cidrs         listFlag
+	clusterKey    string
+	encryptionKey string
+	configPath    string
+	logLevel      slog.Level
 }
 
 // command is `rendercache serve`.
@@ -103,7 +105,7 @@ func warnOriginPolicy(log *slog.Logger, cfg node.Config) {
 // defineFlags defines serve's flags on fs, bound to c.
 func (c *ServeCommand) defineFlags(fs *pflag.FlagSet) {
 	c.cfg = node.Default()
-	c.join, c.cidrs, c.clusterKey, c.configPath = nil, nil, "", ""
+	c.join, c.cidrs, c.clusterKey, c.configPath, c.encryptionKey = nil, nil, "", "", ""
 	c.logLevel = slog.LevelInfo
 	cfg := &c.cfg
 	fs.SortFlags = false
@@ -130,6 +132,11 @@ func (c *ServeCommand) defineFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&cfg.HotBytes, "hot-bytes", cfg.HotBytes, "bytes of ready-to-write answers (decoded, compressed) this node keeps in front of the cache; a hit is served from here")
 	fs.StringVar(&cfg.CDNDomain, "cdn-domain", cfg.CDNDomain, "asset zones are served at <zone>.<cdn-domain>")
 	fs.Int64Var(&cfg.AssetMaxBytes, "asset-max-bytes", cfg.AssetMaxBytes, "largest zone asset that is cached; larger ones stream from the origin uncached")
+	fs.StringVar(&cfg.TenantDomain, "tenant-domain", cfg.TenantDomain, "tenants are served at <slug>.<tenant-domain> (their proxyBase)")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base `URL` of the links the API hands out, such as cache-refresh webhook URLs (default: http://<http-addr>)")
+	fs.StringVar(&c.encryptionKey, "encryption-key", "", "base64 32-byte data key (rendercache keygen) sealing tenant webhook secrets and CMS tokens; the same on every node (default: derived from the cluster key with HKDF)")
+	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", "", "SMTP relay `host:port` for tenant invite emails (default: none; invites answer emailSent false)")
+	fs.StringVar(&cfg.SMTPFrom, "smtp-from", "", "sender `address` of invite emails (default: rendercache@<tenant-domain>)")
 	fs.TextVar(&c.logLevel, "log-level", c.logLevel, "log `level`: debug, info, warn, error (default: info)")
 }
 
@@ -161,6 +168,11 @@ func (c *ServeCommand) config(fs *pflag.FlagSet) (node.Config, slog.Level, error
 	}
 	if cfg.ClusterKey, err = resolveClusterKey(c.clusterKey, cfg.DataDir, len(cfg.Join) > 0); err != nil {
 		return cfg, 0, err
+	}
+	if c.encryptionKey != "" {
+		if cfg.EncryptionKey, err = seal.ParseKey(c.encryptionKey); err != nil {
+			return cfg, 0, fmt.Errorf("serve: --encryption-key: %w", err)
+		}
 	}
 	return cfg, c.logLevel, nil
 }
