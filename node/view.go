@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,10 +35,24 @@ func (m membership) Peers() []consensus.Peer {
 	return out
 }
 
+// infoCatchUp bounds how long /admin/cluster waits to catch up with the
+// leader before answering with what this node knows.
+const infoCatchUp = time.Second
+
 // clusterView answers /admin/cluster and /readyz.
 type clusterView struct{ n *Node }
 
+// Info is this node's view of the cluster. It first catches up with the
+// leader, so that after a membership change committed anywhere every node
+// reports the same voters; that wait is bounded and best effort, because
+// a node without a leader is exactly where an operator needs its view.
 func (v clusterView) Info(ctx context.Context) (admin.ClusterInfo, error) {
+	fctx, cancel := context.WithTimeout(ctx, infoCatchUp)
+	err := v.n.raft.Fresh(fctx)
+	cancel()
+	if err != nil {
+		v.n.log.Debug("cluster info without catching up", "err", err)
+	}
 	st := v.n.raft.Status()
 	info := admin.ClusterInfo{Leader: st.Leader, AppliedIndex: st.AppliedIndex, Nodes: []admin.ClusterNode{}}
 	seen := map[string]bool{}
