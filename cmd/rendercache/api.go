@@ -52,6 +52,7 @@ func (a *apiSettings) commands() []*cobra.Command {
 		a.cacheCommand(),
 		a.jobsCommand(),
 		a.zonesCommand(),
+		a.tenantsCommand(),
 	}
 	for _, g := range groups {
 		a.defineFlags(g.PersistentFlags())
