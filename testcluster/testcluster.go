@@ -41,6 +41,9 @@ type Options struct {
 	// Dir holds the nodes' data dirs; default a new temp dir removed by
 	// Close.
 	Dir string
+	// SMTPAddr is every node's invite mail relay (--smtp-addr); empty
+	// sends no mail.
+	SMTPAddr string
 	// Logger defaults to a discarding logger, or to stderr at debug level
 	// when RENDERCACHE_TEST_LOG is set.
 	Logger *slog.Logger
@@ -250,6 +253,7 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 	cfg.Logger = c.opts.Logger
 	cfg.Faults = c.faults
 	cfg.Renderer = c.opts.Renderer
+	cfg.SMTPAddr = c.opts.SMTPAddr
 	if cfg.Renderer == nil {
 		cfg.Renderer = noRenderer{}
 	}
