@@ -172,6 +172,32 @@ func (fx *fixture) seedRoutes(t *testing.T) {
 		t.Fatalf("events after delete: %v", evs)
 	}
 
+	// A viewer reads, and gets 403 on every write; bodies that fail
+	// validation are 400 whoever sends them.
+	vw := fx.account(t, "viewer@seed.test", "pro")
+	vi := want(t, fx.do(t, f, own, "POST", "/api/tenants/acme/members/invite", map[string]string{"email": vw.email, "role": "viewer"}), 201, "invite viewer")
+	want(t, fx.do(t, g, vw, "POST", "/api/invites/accept", map[string]string{"token": fx.keep(vi["token"].(string))}), 200, "viewer accepts")
+	want(t, fx.do(t, f, vw, "GET", "/api/tenants/acme/audit-events", nil), 200, "viewer reads audit")
+	for _, r := range []route{
+		{"PUT", "/api/tenants/acme", map[string]any{"cacheTTL": 1}},
+		{"POST", "/api/tenants/acme/refresh-cache", map[string]string{"type": "api"}},
+		{"POST", "/api/tenants/acme/edge-config", nil},
+		{"POST", "/api/tenants/acme/webhook-secret", nil},
+		{"PUT", "/api/tenants/acme/api-config", map[string]any{"apiAuthMode": "none"}},
+		{"PUT", "/api/tenants/acme/api-token", map[string]string{"token": "t"}},
+		{"GET", "/api/tenants/acme/cache-refresh-webhooks", nil},
+		{"GET", "/api/tenants/acme/cache-refresh-webhooks/" + id + "/events", nil},
+		{"POST", "/api/tenants/acme/members/invite", map[string]string{"email": "v2@seed.test", "role": "viewer"}},
+		{"POST", "/api/tenants/acme/members/update-role", map[string]string{"userId": adm.id, "role": "viewer"}},
+		{"DELETE", "/api/tenants/acme", nil},
+	} {
+		want(t, fx.do(t, []int{f, g}[len(r.path)%2], vw, r.method, r.path, r.body), 403, "viewer "+r.method+" "+r.path)
+	}
+	want(t, fx.do(t, g, own, "POST", "/api/tenants/acme/members/remove", map[string]string{}), 400, "remove without userId")
+	want(t, fx.do(t, g, own, "POST", "/api/tenants/acme/members/update-role", map[string]string{"userId": vw.id, "role": "root"}), 400, "update-role bad role")
+	want(t, fx.do(t, g, own, "POST", "/api/tenants/acme/members/update-role", map[string]string{"role": "admin"}), 400, "update-role without userId")
+	want(t, fx.do(t, f, own, "POST", "/api/tenants/acme/cache-refresh-webhooks", map[string]any{"provider": "generic", "extra": 1}), 400, "webhook unknown field")
+
 	au := want(t, fx.do(t, g, adm, "GET", "/api/tenants/acme/audit-events?limit=200", nil), 200, "audit")
 	if len(au["events"].([]any)) < 15 || au["hasMore"] != false {
 		t.Fatalf("audit: %d events, %v", len(au["events"].([]any)), au["hasMore"])
