@@ -65,12 +65,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port prints a port on 127.0.0.1 that nothing listens on.
+# free_port prints a port on 127.0.0.1 that nothing listens on, below the
+# kernel's ephemeral range (outgoing connections take ports from there,
+# and a port in use by one cannot be bound) and never handed out before
+# by this script (the servers bind theirs only once they start).
+PORT_FILE=$WORK/ports
 free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 20000))
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	for _ in $(seq 200); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		if grep -qx "$p" "$PORT_FILE" 2>/dev/null; then continue; fi
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p" >>"$PORT_FILE"
 			echo "$p"
 			return
 		fi
@@ -298,28 +305,65 @@ write_pace() {
 
 # --- measuring -------------------------------------------------------------
 
-# bench NAME URL [wrk args...]: runs wrk RUNS times and sets RPS and P99
-# (ms) to the averages.
+# wrk_once URL [wrk args...]: one wrk run; sets RPS and P99 (ms).
+wrk_once() {
+	local url=$1 out
+	shift
+	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
+	if grep -q 'Non-2xx' <<<"$out"; then
+		echo "$url: non-2xx answers:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	RPS=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")
+	P99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}' <<<"$out")
+}
+
+# bench NAME URL [wrk args...]: warms up, runs wrk RUNS times and sets
+# RPS and P99 (ms) to the averages.
 bench() {
-	local name=$1 url=$2
+	local name=$1 url=$2 rps_sum=0 p99_sum=0
 	shift 2
 	wait_up "$url"
-	wrk -t1 -c4 -d1s "$@" "$url" >/dev/null # warm up
-	local rps_sum=0 p99_sum=0 out rps p99
+	wrk -t1 -c4 -d1s "$@" "$url" >/dev/null
 	for _ in $(seq "$RUNS"); do
-		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
-		if grep -q 'Non-2xx' <<<"$out"; then
-			echo "$name: non-2xx answers:" >&2
-			echo "$out" >&2
-			exit 1
-		fi
-		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-		p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' <<<"$out")
-		rps_sum=$(awk -v a="$rps_sum" -v b="$rps" 'BEGIN {print a + b}')
-		p99_sum=$(awk -v a="$p99_sum" -v b="$p99" 'BEGIN {print a + b}')
+		wrk_once "$url" "$@"
+		rps_sum=$((rps_sum + RPS))
+		p99_sum=$(awk -v a="$p99_sum" -v b="$P99" 'BEGIN {print a + b}')
 	done
-	RPS=$(awk -v s="$rps_sum" -v n="$RUNS" 'BEGIN {printf "%.0f", s / n}')
+	RPS=$((rps_sum / RUNS))
 	P99=$(awk -v s="$p99_sum" -v n="$RUNS" 'BEGIN {printf "%.2f", s / n}')
+}
+
+# compare NAME=URL... : measures the targets in turns (round r runs each
+# target once) so that a change in the machine's load during the rounds
+# weighs on every target alike; sets TRPS[NAME] and TP99[NAME] to the
+# averages. A target's wrk arguments are in ARGS_<NAME> (an array name).
+declare -A TRPS TP99
+compare() {
+	local spec name url
+	declare -A rsum psum
+	for spec in "$@"; do
+		name=${spec%%=*} url=${spec#*=}
+		local -n args=ARGS_$name
+		wait_up "$url"
+		wrk -t1 -c4 -d1s "${args[@]}" "$url" >/dev/null
+		rsum[$name]=0 psum[$name]=0
+	done
+	for _ in $(seq "$RUNS"); do
+		for spec in "$@"; do
+			name=${spec%%=*} url=${spec#*=}
+			local -n args=ARGS_$name
+			wrk_once "$url" "${args[@]}"
+			rsum[$name]=$((rsum[$name] + RPS))
+			psum[$name]=$(awk -v a="${psum[$name]}" -v b="$P99" 'BEGIN {print a + b}')
+		done
+	done
+	for spec in "$@"; do
+		name=${spec%%=*}
+		TRPS[$name]=$((rsum[$name] / RUNS))
+		TP99[$name]=$(awk -v s="${psum[$name]}" -v n="$RUNS" 'BEGIN {printf "%.2f", s / n}')
+	done
 }
 
 # row NAME LABEL: prints one result line with the ratios to nginx and bare
@@ -343,36 +387,43 @@ size_label() {
 	awk -v s="$(wc -c <"$1")" 'BEGIN {if (s < 1024) printf "%.1fKB", s / 1024; else printf "%dKB", s / 1024}'
 }
 
-# one_node SIZE: every target on one page of about SIZE bytes.
+ARGS_nginx=()
+ARGS_bare=()
+ARGS_edge=()
+ARGS_rendercache=("${HEADERS_rendercache[@]}")
+ARGS_gzip=("${HEADERS_rendercache[@]}" -H 'Accept-Encoding: gzip')
+
+# one_node SIZE: every target on one page of about SIZE bytes, measured
+# in turns.
 one_node() {
-	local src=$WORK/src-$1.html page=$WORK/page-$1.html label rc_url
+	local src=$WORK/src-$1.html page=$WORK/page-$1.html label rc_url nginx_url bare_url edge_url
 	make_page "$src" "$1"
 	start_rendercache "$src" "$page"
 	rc_url=$URL
 	label=$(size_label "$page")
-	local nginx_rps bare_rps rc_rps
 	start_nginx "$page"
-	bench nginx "$URL"
-	nginx_rps=$RPS
-	row nginx "$label" "$nginx_rps" ""
+	nginx_url=$URL
 	start_bare "$page"
-	bench bare "$URL"
-	bare_rps=$RPS
-	row "bare net/http" "$label" "$nginx_rps" "$bare_rps"
+	bare_url=$URL
 	start_edge "$page"
-	local edge_url=$URL
-	bench edge "$edge_url"
-	row "edge.Serve alone" "$label" "$nginx_rps" "$bare_rps"
-	bench rendercache "$rc_url" "${HEADERS_rendercache[@]}"
-	rc_rps=$RPS
-	row "rendercache" "$label" "$nginx_rps" "$bare_rps"
-	ONE_NODE_RPS[$1]=$rc_rps
-	# Crawlers ask for gzip: the same hit with its gzip body, for
-	# information (nginx and bare send identity, so no ratio).
-	bench "rendercache gzip" "$rc_url" "${HEADERS_rendercache[@]}" -H 'Accept-Encoding: gzip'
-	row "rendercache, gzip" "$label" "" ""
+	edge_url=$URL
+	compare nginx="$nginx_url" bare="$bare_url" edge="$edge_url" rendercache="$rc_url" gzip="$rc_url"
+	local t n=${TRPS[nginx]} b=${TRPS[bare]}
+	for t in nginx bare edge rendercache gzip; do
+		RPS=${TRPS[$t]} P99=${TP99[$t]}
+		case $t in
+		nginx) row nginx "$label" "$n" "" ;;
+		bare) row "bare net/http" "$label" "$n" "$b" ;;
+		edge) row "edge.Serve alone" "$label" "$n" "$b" ;;
+		rendercache) row rendercache "$label" "$n" "$b" ;;
+		# Crawlers ask for gzip: for information (nginx and bare send
+		# identity, so no ratio).
+		gzip) row "rendercache, gzip" "$label" "" "" ;;
+		esac
+	done
+	ONE_NODE_RPS[$1]=${TRPS[rendercache]}
 	# Latency at half the peak rate, paced with pace.lua.
-	local rate=$((rc_rps / 2))
+	local rate=$((TRPS[rendercache] / 2))
 	RATE_INTERVAL_MS=$(awk -v t="$THREADS" -v r="$rate" 'BEGIN {printf "%.6f", t * 1000 / r}')
 	export RATE_INTERVAL_MS
 	bench "rendercache paced" "$rc_url" "${HEADERS_rendercache[@]}" -s "$WORK/pace.lua"
@@ -423,10 +474,13 @@ cluster() {
 		warm "http://$owner_http$path"
 		local label
 		label=$(size_label "$WORK/crawl.body")
-		bench "owner hit" "http://$owner_http$path" "${HEADERS_rendercache[@]}"
+		ARGS_owner=("${HEADERS_rendercache[@]}")
+		ARGS_nonowner=("${HEADERS_rendercache[@]}")
+		compare owner="http://$owner_http$path" nonowner="http://$n1$path"
+		RPS=${TRPS[owner]} P99=${TP99[owner]}
 		row "3 nodes: owner ($owner)" "$label" "" ""
 		local owner_rps=$RPS
-		bench "non-owner hit" "http://$n1$path" "${HEADERS_rendercache[@]}"
+		RPS=${TRPS[nonowner]} P99=${TP99[nonowner]}
 		row "3 nodes: non-owner (c1)" "$label" "" ""
 		printf '%-26s %7s   non-owner = %s× the one-node hit, %s× the owner\n' "" "$label" \
 			"$(awk -v a="$RPS" -v b="${ONE_NODE_RPS[$size]:-0}" 'BEGIN {if (b) printf "%.2f", a / b; else print "-"}')" \
