@@ -32,6 +32,7 @@ import (
 	"github.com/rendercache/rendercache/render"
 	"github.com/rendercache/rendercache/storage"
 	"github.com/rendercache/rendercache/tenant"
+	"github.com/rendercache/rendercache/tenantproxy"
 	"github.com/rendercache/rendercache/usage"
 	"github.com/rendercache/rendercache/webhook"
 	"github.com/rendercache/rendercache/zone"
@@ -62,6 +63,7 @@ type Node struct {
 	meter   *zone.Meter
 	assets  *zone.Surface
 	tenants *tenant.Service
+	sites   *tenantproxy.Surface
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -206,7 +208,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.httpSrv = &http.Server{Handler: public, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	internal := http.NewServeMux()
 	internal.Handle(consensus.PathPrefix, n.raft.Handler())
-	internal.Handle(cache.PathPrefix, cache.Handler(n.pages.Group(), n.assets.Group()))
+	internal.Handle(cache.PathPrefix, cache.Handler(append([]*cache.Group{n.pages.Group(), n.assets.Group()}, n.sites.Groups()...)...))
 	internal.Handle(cachectl.PathPrefix, n.ctl.Handler())
 	internal.Handle(jobs.PathPrefix, n.jobs.Handler())
 	internal.Handle(ratelimit.PathPrefix, n.limiter.Handler())
@@ -393,6 +395,9 @@ func (n *Node) closeAll() []error {
 		n.pages.Close()
 		if n.assets != nil {
 			n.assets.Close()
+		}
+		if n.sites != nil {
+			n.sites.Close()
 		}
 	}
 	if n.browser != nil {

@@ -100,8 +100,9 @@ func (n *Node) publicHandler(api *httpapi.Router, keys *apikey.Service, policy o
 		Node:         n.cfg.Name,
 		Logger:       n.log.With("subsystem", "page"),
 	})
-	return edge.NewHandler(edge.Config{
-		Surfaces:  []edge.Surface{surface, n.assets},
+	// Tenant hosts get the x-cachely-* fields around edge's answers.
+	return n.sites.Wrap(edge.NewHandler(edge.Config{
+		Surfaces:  []edge.Surface{surface, n.assets, n.sites},
 		API:       api,
 		APIRoutes: api.HasRoute,
 		Fresh:     n.raft.Fresh,
@@ -112,7 +113,7 @@ func (n *Node) publicHandler(api *httpapi.Router, keys *apikey.Service, policy o
 		Errors:      api.WriteError,
 		Registry:    n.registry,
 		Logger:      n.log,
-	})
+	}))
 }
 
 // updateRing points the cache ring at the live members.

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/httpapi"
@@ -12,11 +13,12 @@ import (
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/tenant"
 	"github.com/rendercache/rendercache/tenant/invitemail"
+	"github.com/rendercache/rendercache/tenantproxy"
 )
 
 // registerTenantAPI creates the tenant service with its data key
 // (--encryption-key, else HKDF of the cluster key) and adds the tenants
-// routes to api.
+// routes to api, and the surface that serves tenants' hosts.
 func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, policy origin.Policy) error {
 	key := n.cfg.EncryptionKey
 	if len(key) == 0 {
@@ -30,6 +32,22 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 		return fmt.Errorf("tenant data key: %w", err)
 	}
 	n.tenants = tenant.NewService(n.raft, n.db.State(), tenant.Options{Policy: policy, Box: box, TenantDomain: n.cfg.TenantDomain})
+	// The tenant hosts' surface (served by edge, its "api" and "site"
+	// groups by the peer handler).
+	n.sites = tenantproxy.New(tenantproxy.Config{
+		State:        n.db.State(),
+		Applied:      n.db.State().AppliedIndex,
+		TenantDomain: n.cfg.TenantDomain,
+		Tokens:       n.tenants,
+		Fresh:        n.raft.Fresh,
+		Ring:         n.ring,
+		Client:       n.peerClient(2 * time.Minute),
+		Bytes:        n.cfg.CacheBytes,
+		MaxObject:    n.cfg.AssetMaxBytes,
+		Policy:       policy,
+		Node:         n.cfg.Name,
+		Logger:       n.log,
+	})
 	publicURL := n.cfg.PublicURL
 	if publicURL == "" {
 		publicURL = "http://" + n.HTTPAddr()

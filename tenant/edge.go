@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/rendercache/rendercache/internal/record"
@@ -99,4 +100,15 @@ func (s *Service) Runtime(slug string) (Snapshot, bool) {
 	}
 	s.edge.put(snap)
 	return snap, true
+}
+
+// Lookup returns the tenant slug names from r (local state) without
+// asking who may see it: for the data plane, which serves a tenant's
+// hosts to anyone. Unknown slugs are ErrNotFound.
+func Lookup(r record.Reader, slug string) (Tenant, error) {
+	t, err := record.Get[Tenant](r, prefixTenant+slug, ErrNotFound)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("tenant lookup: %w", err)
+	}
+	return t, nil
 }

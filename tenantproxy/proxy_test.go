@@ -1,0 +1,251 @@
+package tenantproxy_test
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestTenantProxy runs every case against one 3-node cluster, in order:
+// later cases rely on the versions earlier ones bumped.
+func TestTenantProxy(t *testing.T) {
+	fx := newFixture(t)
+	t.Run("UnknownTenantHost404", fx.unknownHost)
+	t.Run("APITokenInjectedNeverLeaked", fx.apiToken)
+	t.Run("APIAuthModes", fx.apiAuthModes)
+	t.Run("APIOneOriginFetchFor100Concurrent", fx.apiConcurrent)
+	t.Run("APIReadOnly405", fx.apiReadOnly)
+	t.Run("APIPreviewBypasses", fx.apiPreview)
+	t.Run("APIOriginErrorNotCached", fx.apiOriginError)
+	t.Run("APIRefreshAndWebhookMissOnEveryNode", fx.apiBump)
+	t.Run("SiteHTMLAndAssetsUnderOwnVersions", fx.siteVersions)
+	t.Run("SitePrivateNoStoreSetCookieNeverCached", fx.sitePass)
+	t.Run("TokenInNoLog", fx.tokenInNoLog)
+}
+
+func (fx *fixture) unknownHost(t *testing.T) {
+	r := fx.getHost(fx.f, "nope.tenants.localhost", "/")
+	if r.Status != 404 || !strings.Contains(string(r.Body), "error") {
+		t.Fatalf("unknown tenant host: %s", r)
+	}
+}
+
+func (fx *fixture) apiToken(t *testing.T) {
+	r := fx.get(fx.f, "GET", "/~api/entries?b=2&a=1")
+	expect(t, r, 200, "MISS", "first API request")
+	if auth, _, _ := fx.api.creds(); auth != "Bearer "+token {
+		t.Fatalf("origin got Authorization %q", auth)
+	}
+	if !strings.Contains(string(r.Body), `"path":"/entries"`) {
+		t.Fatalf("body %s", r.Body)
+	}
+	for i := 0; i < 3; i++ {
+		r = fx.get(i, "GET", "/~api/entries?a=1&b=2")
+		expect(t, r, 200, "HIT", "normalised query on node "+fx.c.Name(i))
+		if r.Header.Get("X-Cachely-Node") != fx.c.Name(i) || !strings.HasPrefix(r.Header.Get("X-Cachely-Version"), "api.") {
+			t.Fatalf("x-cachely headers %v", r.Header)
+		}
+		noToken(t, r.Header, r.Body)
+	}
+	if n := fx.api.count("/entries"); n != 1 {
+		t.Fatalf("origin fetches %d, want 1", n)
+	}
+}
+
+// noToken fails if the token is anywhere in an answer.
+func noToken(t *testing.T, h map[string][]string, body []byte) {
+	t.Helper()
+	if strings.Contains(string(body), token) {
+		t.Fatalf("token in body")
+	}
+	for k, vs := range h {
+		for _, v := range vs {
+			if strings.Contains(v, token) || strings.Contains(v, url.QueryEscape(token)) {
+				t.Fatalf("token in header %s", k)
+			}
+		}
+	}
+}
+
+func (fx *fixture) apiAuthModes(t *testing.T) {
+	fx.apiConfig("header", "X-Cms-Token")
+	fx.converge()
+	r := fx.get(fx.f, "GET", "/~api/header-mode")
+	expect(t, r, 200, "MISS", "header mode")
+	if auth, hdr, _ := fx.api.creds(); hdr != token || auth != "" {
+		t.Fatalf("header mode: origin got Authorization %q X-Cms-Token %q", auth, hdr)
+	}
+	noToken(t, r.Header, r.Body)
+	fx.apiConfig("query", "access_token")
+	fx.converge()
+	r = fx.get(fx.f, "GET", "/~api/query-mode?x=1")
+	expect(t, r, 200, "MISS", "query mode")
+	if _, _, q := fx.api.creds(); q != token {
+		t.Fatalf("query mode: origin got access_token %q", q)
+	}
+	noToken(t, r.Header, r.Body)
+	fx.apiConfig("none", "")
+	fx.converge()
+	fx.get(fx.f, "GET", "/~api/none-mode")
+	if a, h, q := fx.api.creds(); a != "" || h != "" || q != "" {
+		t.Fatalf("none mode sent credentials")
+	}
+	fx.apiConfig("bearer", "")
+	fx.converge()
+}
+
+func (fx *fixture) apiConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := fx.get(i%3, "GET", "/~api/hot?a=1")
+			if r.Status != 200 {
+				errs <- r.String()
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
+	if n := fx.api.count("/hot"); n != 1 {
+		t.Fatalf("100 concurrent requests over 3 nodes made %d origin fetches, want 1", n)
+	}
+}
+
+func (fx *fixture) apiReadOnly(t *testing.T) {
+	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
+		r := fx.get(fx.f, m, "/~api/entries")
+		if r.Status != 405 || r.Header.Get("Allow") != "GET, HEAD" {
+			t.Fatalf("%s /~api/: %s Allow %q", m, r, r.Header.Get("Allow"))
+		}
+	}
+	r := fx.get(fx.f, "HEAD", "/~api/entries?a=1&b=2")
+	expect(t, r, 200, "HIT", "HEAD")
+}
+
+func (fx *fixture) apiPreview(t *testing.T) {
+	before := fx.api.count("/draft")
+	for i := 0; i < 3; i++ {
+		r := fx.get(i, "GET", "/~api/draft?preview=true")
+		expect(t, r, 200, "BYPASS", "preview query")
+		r = fx.get(i, "GET", "/~api/draft", "X-Cachely-Preview", "1")
+		expect(t, r, 200, "BYPASS", "preview header")
+		noToken(t, r.Header, r.Body)
+	}
+	if n := fx.api.count("/draft") - before; n != 6 {
+		t.Fatalf("previews made %d origin fetches, want 6", n)
+	}
+	if auth, _, _ := fx.api.creds(); auth != "Bearer "+token {
+		t.Fatalf("preview: origin got Authorization %q", auth)
+	}
+}
+
+func (fx *fixture) apiOriginError(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		if r := fx.get(i, "GET", "/~api/broken"); r.Status < 500 {
+			t.Fatalf("broken origin: %s", r)
+		}
+	}
+	if n := fx.api.count("/broken"); n < 2 {
+		t.Fatalf("an origin error was cached: %d fetches", n)
+	}
+}
+
+func (fx *fixture) apiBump(t *testing.T) {
+	check := func(what string) {
+		t.Helper()
+		fx.converge()
+		before := fx.api.count("/entries")
+		for i := 0; i < 3; i++ {
+			r := fx.get((fx.f+i)%3, "GET", "/~api/entries?a=1&b=2")
+			state := "HIT"
+			if i == 0 {
+				state = "MISS"
+			}
+			expect(t, r, 200, state, what+" on node "+fx.c.Name((fx.f+i)%3))
+		}
+		if n := fx.api.count("/entries") - before; n != 1 {
+			t.Fatalf("%s: %d origin fetches, want 1", what, n)
+		}
+	}
+	v0 := fx.get(fx.f, "GET", "/~api/entries?a=1&b=2").Header.Get("X-Cachely-Version")
+	fx.mustAPI("POST", "/api/tenants/"+slug+"/refresh-cache", map[string]string{"type": "api"}, 200)
+	check("after refresh-cache")
+	if v := fx.get(fx.f, "GET", "/~api/entries?a=1&b=2").Header.Get("X-Cachely-Version"); v == v0 {
+		t.Fatalf("version %q did not move", v)
+	}
+	created := fx.mustAPI("POST", "/api/tenants/"+slug+"/cache-refresh-webhooks", map[string]string{"provider": "generic"}, 201)
+	u, err := url.Parse(created["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.mustAPIPublic("POST", u.Path, 200)
+	check("after the cache-refresh webhook")
+}
+
+func (fx *fixture) siteVersions(t *testing.T) {
+	for _, p := range []string{"/", "/about", "/app.css"} {
+		expect(t, fx.get(fx.f, "GET", p), 200, "MISS", "first "+p)
+		for i := 0; i < 3; i++ {
+			expect(t, fx.get(i, "GET", p), 200, "HIT", p+" on node "+fx.c.Name(i))
+		}
+	}
+	if v := fx.get(fx.f, "GET", "/about").Header.Get("X-Cachely-Version"); !strings.HasPrefix(v, "html.") {
+		t.Fatalf("page version %q", v)
+	}
+	if v := fx.get(fx.f, "GET", "/app.css").Header.Get("X-Cachely-Version"); !strings.HasPrefix(v, "asset.") {
+		t.Fatalf("asset version %q", v)
+	}
+	// The tenant webhook bumps HTML only: pages miss, assets hit.
+	secret := fx.mustAPI("POST", "/api/tenants/"+slug+"/webhook-secret", nil, 200)["secret"].(string)
+	fx.mustAPIPublic("POST", "/api/tenants/"+slug+"/webhook?secret="+secret, 200)
+	fx.converge()
+	expect(t, fx.get(fx.f, "GET", "/about"), 200, "MISS", "page after the webhook")
+	for i := 0; i < 3; i++ {
+		expect(t, fx.get(i, "GET", "/app.css"), 200, "HIT", "asset after the webhook")
+		expect(t, fx.get(i, "GET", "/about"), 200, "HIT", "page after its refill")
+	}
+	// refresh-cache assets: the other way round.
+	fx.mustAPI("POST", "/api/tenants/"+slug+"/refresh-cache", map[string]string{"type": "assets"}, 200)
+	fx.converge()
+	expect(t, fx.get(fx.f, "GET", "/app.css"), 200, "MISS", "asset after refresh assets")
+	for i := 0; i < 3; i++ {
+		expect(t, fx.get(i, "GET", "/about"), 200, "HIT", "page after refresh assets")
+	}
+	if n := fx.site.count("/about"); n != 2 {
+		t.Fatalf("/about fetched %d times, want 2", n)
+	}
+}
+
+func (fx *fixture) sitePass(t *testing.T) {
+	for _, p := range []string{"/private", "/nostore", "/cookie"} {
+		for i := 0; i < 6; i++ {
+			r := fx.get(i%3, "GET", p)
+			if r.Status != 200 || r.Header.Get("X-Cachely-Cache") == "HIT" {
+				t.Fatalf("%s on node %s: %s (%s)", p, fx.c.Name(i), r, r.Header.Get("X-Cachely-Cache"))
+			}
+			if p == "/cookie" && r.Header.Get("Set-Cookie") == "" {
+				t.Fatalf("a passed answer lost its Set-Cookie")
+			}
+		}
+		// One fill finds the answer uncacheable (the group keeps only
+		// that), then every request streams from the origin.
+		if n := fx.site.count(p); n != 7 {
+			t.Fatalf("%s: %d origin fetches for 6 requests, want 1+6 (never cached)", p, n)
+		}
+	}
+	r := fx.get(fx.f, "POST", "/form")
+	expect(t, r, 200, "BYPASS", "POST to the website")
+}
+
+func (fx *fixture) tokenInNoLog(t *testing.T) {
+	if logs := fx.logs.String(); strings.Contains(logs, token) || strings.Contains(logs, url.QueryEscape(token)) {
+		t.Fatal("the CMS token is in a node's log")
+	}
+}
