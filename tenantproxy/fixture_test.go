@@ -29,10 +29,11 @@ const (
 // countingOrigin answers by path, counts fetches per path and keeps the
 // credentials each request carried.
 type countingOrigin struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	n   map[string]int
-	gen int
+	srv    *httptest.Server
+	mu     sync.Mutex
+	n      map[string]int
+	gen    int
+	broken bool // every answer is a 502
 	// auth is the last request's Authorization, X-Cms-Token and
 	// access_token query value.
 	auth, header, query string
@@ -44,8 +45,12 @@ func newOrigin(t testing.TB, answer func(w http.ResponseWriter, r *http.Request,
 		o.mu.Lock()
 		o.n[r.URL.Path]++
 		o.auth, o.header, o.query = r.Header.Get("Authorization"), r.Header.Get("X-Cms-Token"), r.URL.Query().Get("access_token")
-		gen := o.gen
+		gen, broken := o.gen, o.broken
 		o.mu.Unlock()
+		if broken {
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
 		answer(w, r, gen)
 	}))
 	t.Cleanup(o.srv.Close)
@@ -64,9 +69,9 @@ func (o *countingOrigin) creds() (auth, header, query string) {
 	return o.auth, o.header, o.query
 }
 
-func (o *countingOrigin) bump() {
+func (o *countingOrigin) setBroken(b bool) {
 	o.mu.Lock()
-	o.gen++
+	o.broken = b
 	o.mu.Unlock()
 }
 
@@ -90,6 +95,8 @@ func siteAnswer(w http.ResponseWriter, r *http.Request, gen int) {
 		h.Set("Cache-Control", "private, max-age=600")
 	case strings.HasPrefix(r.URL.Path, "/nostore"):
 		h.Set("Cache-Control", "no-store")
+	case strings.HasPrefix(r.URL.Path, "/short"):
+		h.Set("Cache-Control", "max-age=1")
 	case strings.HasPrefix(r.URL.Path, "/cookie"):
 		h.Set("Cache-Control", "public, max-age=600")
 		h.Set("Set-Cookie", "session=abc; Path=/")

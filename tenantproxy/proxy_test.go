@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestTenantProxy runs every case against one 3-node cluster, in order:
@@ -14,13 +15,16 @@ func TestTenantProxy(t *testing.T) {
 	t.Run("UnknownTenantHost404", fx.unknownHost)
 	t.Run("APITokenInjectedNeverLeaked", fx.apiToken)
 	t.Run("APIAuthModes", fx.apiAuthModes)
-	t.Run("APIOneOriginFetchFor100Concurrent", fx.apiConcurrent)
+	t.Run("APIOneOriginFetchFor100Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot", 100) })
+	t.Run("APIOneOriginFetchFor200Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot200", 200) })
+	t.Run("NewTenantServedOnOtherNodeAtOnce", fx.newTenantElsewhere)
 	t.Run("APIReadOnly405", fx.apiReadOnly)
 	t.Run("APIPreviewBypasses", fx.apiPreview)
 	t.Run("APIOriginErrorNotCached", fx.apiOriginError)
 	t.Run("APIRefreshAndWebhookMissOnEveryNode", fx.apiBump)
 	t.Run("SiteHTMLAndAssetsUnderOwnVersions", fx.siteVersions)
 	t.Run("SitePrivateNoStoreSetCookieNeverCached", fx.sitePass)
+	t.Run("SiteStaleIfError", fx.staleIfError)
 	t.Run("TokenInNoLog", fx.tokenInNoLog)
 }
 
@@ -95,26 +99,43 @@ func (fx *fixture) apiAuthModes(t *testing.T) {
 	fx.converge()
 }
 
-func (fx *fixture) apiConcurrent(t *testing.T) {
+// apiConcurrent sends n concurrent requests for one API URL, spread
+// over the 3 nodes: the cluster fetches it from the origin once.
+func (fx *fixture) apiConcurrent(t *testing.T, path string, n int) {
 	var wg sync.WaitGroup
-	errs := make(chan string, 100)
-	for i := 0; i < 100; i++ {
+	errs := make(chan string, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r := fx.get(i%3, "GET", "/~api/hot?a=1")
+			<-start
+			r := fx.get(i%3, "GET", "/~api"+path+"?a=1")
 			if r.Status != 200 {
 				errs <- r.String()
 			}
 		}(i)
 	}
+	close(start)
 	wg.Wait()
 	close(errs)
 	for e := range errs {
 		t.Fatal(e)
 	}
-	if n := fx.api.count("/hot"); n != 1 {
-		t.Fatalf("100 concurrent requests over 3 nodes made %d origin fetches, want 1", n)
+	if got := fx.api.count(path); got != 1 {
+		t.Fatalf("%d concurrent requests over 3 nodes made %d origin fetches, want 1", n, got)
+	}
+	t.Logf("%d concurrent misses of one API URL over 3 nodes: %d origin fetch", n, fx.api.count(path))
+}
+
+// newTenantElsewhere: a tenant created through one node is served by
+// another at once (edge's fresh lookup of a host unknown locally).
+func (fx *fixture) newTenantElsewhere(t *testing.T) {
+	fx.mustAPI("POST", "/api/tenants", map[string]any{"slug": "beta", "cms": map[string]any{"provider": "generic"}, "websiteOrigin": fx.site.srv.URL}, 201)
+	for i := 0; i < 3; i++ {
+		if r := fx.getHost(i, "beta.tenants.localhost", "/welcome"); r.Status != 200 || !strings.Contains(string(r.Body), "site /welcome") {
+			t.Fatalf("new tenant on node %s: %s", fx.c.Name(i), r)
+		}
 	}
 }
 
@@ -247,5 +268,31 @@ func (fx *fixture) sitePass(t *testing.T) {
 func (fx *fixture) tokenInNoLog(t *testing.T) {
 	if logs := fx.logs.String(); strings.Contains(logs, token) || strings.Contains(logs, url.QueryEscape(token)) {
 		t.Fatal("the CMS token is in a node's log")
+	}
+}
+
+// staleIfError: once a page's lifetime (max-age=1) is over and the
+// origin fails, the node serves the copy it has rather than the error.
+func (fx *fixture) staleIfError(t *testing.T) {
+	first := fx.get(fx.f, "GET", "/short")
+	expect(t, first, 200, "MISS", "first /short")
+	fx.site.setBroken(true)
+	defer fx.site.setBroken(false)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for fx.site.count("/short") < 2 {
+		r := fx.get(fx.f, "GET", "/short")
+		if r.Status != 200 || string(r.Body) != string(first.Body) {
+			t.Fatalf("while the origin fails: %s, want the stale copy", r)
+		}
+		select {
+		case <-tick.C:
+		case <-fx.ctx.Done():
+			t.Fatal("the page never expired")
+		}
+	}
+	r := fx.get(fx.f, "GET", "/short")
+	if r.Status != 200 || string(r.Body) != string(first.Body) {
+		t.Fatalf("after the failed refetch: %s, want the stale copy", r)
 	}
 }
