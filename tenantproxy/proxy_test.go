@@ -12,20 +12,29 @@ import (
 // later cases rely on the versions earlier ones bumped.
 func TestTenantProxy(t *testing.T) {
 	fx := newFixture(t)
-	t.Run("UnknownTenantHost404", fx.unknownHost)
-	t.Run("APITokenInjectedNeverLeaked", fx.apiToken)
-	t.Run("APIAuthModes", fx.apiAuthModes)
-	t.Run("APIOneOriginFetchFor100Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot", 100) })
-	t.Run("APIOneOriginFetchFor200Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot200", 200) })
-	t.Run("NewTenantServedOnOtherNodeAtOnce", fx.newTenantElsewhere)
-	t.Run("APIReadOnly405", fx.apiReadOnly)
-	t.Run("APIPreviewBypasses", fx.apiPreview)
-	t.Run("APIOriginErrorNotCached", fx.apiOriginError)
-	t.Run("APIRefreshAndWebhookMissOnEveryNode", fx.apiBump)
-	t.Run("SiteHTMLAndAssetsUnderOwnVersions", fx.siteVersions)
-	t.Run("SitePrivateNoStoreSetCookieNeverCached", fx.sitePass)
-	t.Run("SiteStaleIfError", fx.staleIfError)
-	t.Run("TokenInNoLog", fx.tokenInNoLog)
+	parent := t
+	// The fixture's helpers fail the subtest that is running.
+	run := func(name string, f func(*testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			fx.t = t
+			defer func() { fx.t = parent }()
+			f(t)
+		})
+	}
+	run("UnknownTenantHost404", fx.unknownHost)
+	run("APITokenInjectedNeverLeaked", fx.apiToken)
+	run("APIAuthModes", fx.apiAuthModes)
+	run("APIOneOriginFetchFor100Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot", 100) })
+	run("APIOneOriginFetchFor200Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot200", 200) })
+	run("NewTenantServedOnOtherNodeAtOnce", fx.newTenantElsewhere)
+	run("APIReadOnly405", fx.apiReadOnly)
+	run("APIPreviewBypasses", fx.apiPreview)
+	run("APIOriginErrorNotCached", fx.apiOriginError)
+	run("APIRefreshAndWebhookMissOnEveryNode", fx.apiBump)
+	run("SiteHTMLAndAssetsUnderOwnVersions", fx.siteVersions)
+	run("SitePrivateNoStoreSetCookieNeverCached", fx.sitePass)
+	run("SiteStaleIfError", fx.staleIfError)
+	run("TokenInNoLog", fx.tokenInNoLog)
 }
 
 func (fx *fixture) unknownHost(t *testing.T) {
