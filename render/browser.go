@@ -29,11 +29,30 @@ type browser struct {
 	pid         int
 	dir         string // its user data dir
 
+	warm   chan *tab     // tabs opened ahead of renders (keepWarm)
+	loads  *loads        // pages loading now
+	retire chan struct{} // closed when retired
+
 	// Under Pool.mu.
 	refs    int  // renders using it
 	retired bool // replaced by a new browser; shut down once refs is 0
 
 	stopOnce sync.Once
+}
+
+// disabledFeatures are Chromium features a headless renderer has no use
+// for and which cost CPU or memory on every render. The list replaces
+// chromedp's default (Translate, BlinkGenPropertyTrees), which it keeps.
+var disabledFeatures = []string{
+	"Translate", "BlinkGenPropertyTrees",
+	// Every browser context's window loads the omnibox popup's WebUI
+	// (chrome://omnibox-popup.top-chrome/, twice) in a renderer of its
+	// own: half of Chromium's CPU per render, and 50 MiB.
+	"WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup",
+	// A spare renderer is started ahead of the next navigation, but for
+	// the browser context that just rendered, which is disposed of: one
+	// wasted process start per render.
+	"SpareRendererForSitePerProcess", "MultipleSpareRPHs",
 }
 
 // launch starts a Chromium whose life is bound to a context of its own,
@@ -59,6 +78,19 @@ func (p *Pool) launch(ctx context.Context) (*browser, error) {
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("dns-prefetch-disable", true),
+		chromedp.Flag("disable-features", strings.Join(disabledFeatures, ",")),
+		// Background work a renderer never needs: component downloads,
+		// reliability uploads, and keeping a page that navigated away
+		// alive in case the user goes back.
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("disable-back-forward-cache", true),
+		// Three minutes after it starts, Chromium measures the machine's
+		// class for on-device AI models in an
+		// on_device_model.mojom.OnDeviceModelService utility process (47
+		// MB RSS), which then stays. Naming the class (7: GPU blocked, no
+		// on-device model) skips the measurement and the process.
+		chromedp.Flag("optimization-guide-performance-class", "7"),
 		// Every request of a tab is answered through interception. What
 		// could slip past it (a service worker's fetch, a WebSocket, a
 		// preconnect) goes to a proxy that does not exist, loopback
@@ -71,7 +103,7 @@ func (p *Pool) launch(ctx context.Context) (*browser, error) {
 	logf := func(format string, args ...any) { p.log.Debug("chromedp: " + fmt.Sprintf(format, args...)) }
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithBrowserOption(
 		chromedp.WithBrowserLogf(logf), chromedp.WithBrowserErrorf(logf)))
-	b := &browser{ctx: bctx, cancel: bcancel, allocCancel: acancel, dir: dir}
+	b := &browser{ctx: bctx, cancel: bcancel, allocCancel: acancel, dir: dir, warm: make(chan *tab), retire: make(chan struct{}), loads: newLoads()}
 
 	started := make(chan error, 1)
 	go func() { started <- chromedp.Do(bctx) }()

@@ -17,23 +17,23 @@ import (
 // (so the origin sees one document fetch per render), refused resources
 // and trackers with BlockedByClient, and everything else with what Go
 // fetched through the policy-checked transport.
-func (t *tab) handle(ev fetch.EventRequestPaused) {
+func (j *job) handle(ev fetch.EventRequestPaused) {
 	req := ev.Request
 	if req == nil {
-		t.fail(ev.RequestID, network.ErrorReasonFailed)
+		j.fail(ev.RequestID, network.ErrorReasonFailed)
 		return
 	}
-	if ev.ResourceType == network.ResourceTypeDocument && t.mainServed.CompareAndSwap(false, true) {
-		t.fulfill(ev.RequestID, t.doc)
+	if ev.ResourceType == network.ResourceTypeDocument && j.mainServed.CompareAndSwap(false, true) {
+		j.fulfill(ev.RequestID, j.doc)
 		return
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		t.fail(ev.RequestID, network.ErrorReasonBlockedByClient)
+		j.fail(ev.RequestID, network.ErrorReasonBlockedByClient)
 		return
 	}
-	if t.blocker.blocks(req.URL, ev.ResourceType) {
-		t.fail(ev.RequestID, network.ErrorReasonBlockedByClient)
+	if j.blocker.blocks(req.URL, ev.ResourceType) {
+		j.fail(ev.RequestID, network.ErrorReasonBlockedByClient)
 		return
 	}
 	header := http.Header{}
@@ -44,10 +44,10 @@ func (t *tab) handle(ev fetch.EventRequestPaused) {
 			}
 		}
 	}
-	if header.Get("Cookie") == "" && strings.EqualFold(u.Hostname(), t.page.Hostname()) {
+	if header.Get("Cookie") == "" && strings.EqualFold(u.Hostname(), j.page.Hostname()) {
 		// Paused requests lack their cookies, which Chromium adds later in
 		// its network stack; the page's own API calls may need them.
-		if c := t.cookies(req.URL); c != "" {
+		if c := j.cookies(req.URL); c != "" {
 			header.Set("Cookie", c)
 		}
 	}
@@ -55,30 +55,30 @@ func (t *tab) handle(ev fetch.EventRequestPaused) {
 	for _, e := range req.PostDataEntries {
 		body = append(body, e.Bytes...)
 	}
-	resp, err := t.p.fetcher.do(t.ctx, req.Method, req.URL, header, body)
+	resp, err := j.p.fetcher.do(j.ctx, req.Method, req.URL, header, body)
 	if err != nil {
 		reason := network.ErrorReasonFailed
 		switch {
 		case errors.Is(err, origin.ErrBlockedAddr):
 			reason = network.ErrorReasonAccessDenied
-			t.p.log.Info("a page's request to a refused address was blocked", "url", u.Redacted(), "page", t.req.URL)
+			j.p.log.Info("a page's request to a refused address was blocked", "url", u.Redacted(), "page", j.req.URL)
 		case errors.Is(err, context.DeadlineExceeded):
 			reason = network.ErrorReasonTimedOut
-		case t.ctx.Err() != nil:
+		case j.ctx.Err() != nil:
 			reason = network.ErrorReasonAborted
 		default:
-			t.p.log.Debug("a subrequest failed", "url", u.Redacted(), "err", err)
+			j.p.log.Debug("a subrequest failed", "url", u.Redacted(), "err", err)
 		}
-		t.fail(ev.RequestID, reason)
+		j.fail(ev.RequestID, reason)
 		return
 	}
-	t.fulfill(ev.RequestID, resp)
+	j.fulfill(ev.RequestID, resp)
 }
 
 // cookies returns the Cookie header Chromium would send to rawURL: what
 // the page's responses and scripts set during this render.
-func (t *tab) cookies(rawURL string) string {
-	res, err := chromedp.Call(t.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{rawURL}})
+func (j *job) cookies(rawURL string) string {
+	res, err := chromedp.Call(j.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{rawURL}})
 	if err != nil {
 		return ""
 	}
@@ -97,7 +97,7 @@ var skipResponseHeaders = map[string]bool{
 
 // fulfill answers a paused request with r. A failure means the tab is
 // closing, which the render notices by itself.
-func (t *tab) fulfill(id fetch.RequestID, r response) {
+func (j *job) fulfill(id fetch.RequestID, r response) {
 	var hs []*fetch.HeaderEntry
 	for k, vs := range r.header {
 		if skipResponseHeaders[http.CanonicalHeaderKey(k)] {
@@ -107,16 +107,16 @@ func (t *tab) fulfill(id fetch.RequestID, r response) {
 			hs = append(hs, &fetch.HeaderEntry{Name: k, Value: v})
 		}
 	}
-	if _, err := chromedp.Call(t.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+	if _, err := chromedp.Call(j.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
 		RequestID: id, ResponseCode: int64(r.status), ResponseHeaders: hs, Body: r.body,
-	}); err != nil && t.ctx.Err() == nil {
-		t.p.log.Debug("fulfilling a request failed", "err", err)
+	}); err != nil && j.ctx.Err() == nil {
+		j.p.log.Debug("fulfilling a request failed", "err", err)
 	}
 }
 
 // fail answers a paused request with a network error.
-func (t *tab) fail(id fetch.RequestID, reason network.ErrorReason) {
-	if _, err := chromedp.Call(t.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: reason}); err != nil && t.ctx.Err() == nil {
-		t.p.log.Debug("failing a request failed", "err", err)
+func (j *job) fail(id fetch.RequestID, reason network.ErrorReason) {
+	if err := fail(j.ctx, id, reason); err != nil && j.ctx.Err() == nil {
+		j.p.log.Debug("failing a request failed", "err", err)
 	}
 }

@@ -209,13 +209,15 @@ func (g *gates) openAll() {
 }
 
 // slowSite serves /slow?g=NAME, a page that is ready only once the gate
-// NAME opens (its content arrives through fetch), and /fast.
+// NAME opens (its content arrives through fetch), /fast, and /quick, which
+// declares itself ready as it loads, so that it needs no idle window.
 func slowSite(t testing.TB, g *gates) *site {
 	defer t.Cleanup(g.openAll) // before the server closes: cleanups run last first
 	return newSite(t, map[string]http.HandlerFunc{
 		"/slow": html(`<html><body><div id="x"></div><script>
 fetch('/api/slow' + location.search).then(r => r.text()).then(t => { document.getElementById('x').textContent = t })</script></body></html>`),
-		"/fast": html(`<html><body>fast page</body></html>`),
+		"/fast":  html(`<html><body>fast page</body></html>`),
+		"/quick": html(`<html><body>quick page<script>window.prerenderReady = true</script></body></html>`),
 		"/api/slow": func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-g.get(r.URL.Query().Get("g")):

@@ -26,13 +26,25 @@ type Options struct {
 	// runtime.NumCPU().
 	Concurrency int
 	// QueueSize bounds renders waiting for a slot; past it Render fails at
-	// once with ErrQueueFull. Default 64 per slot.
+	// once with ErrQueueFull. Background renders may fill three quarters
+	// of it; the rest is kept for Live ones. Default 64 per slot.
 	QueueSize int
+	// DomainQueueSize bounds the renders of one domain (Request.Domain)
+	// waiting at one priority, so that one domain's burst leaves room in
+	// the queue for others; past it that domain's renders fail at once
+	// with ErrQueueFull. Default half of QueueSize.
+	DomainQueueSize int
 	// Timeout caps one render attempt (queueing excluded). Default 20s.
 	Timeout time.Duration
 	// IdleTime is how long no request may be in flight for a page to
 	// count as loaded. Default 500ms.
 	IdleTime time.Duration
+	// WarmTabs is how many tabs each browser keeps open ahead of renders,
+	// each in a browser context of its own, so that a render only
+	// navigates: opening a tab costs tens of milliseconds. Each costs a
+	// renderer process showing a blank page. Default min(2, Concurrency);
+	// negative opens every tab when its render starts.
+	WarmTabs int
 	// MaxBody caps every fetched body. Default 10 MiB.
 	MaxBody int64
 	// MemoryLimit is the browser's memory ceiling in bytes (the
@@ -62,6 +74,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("render: Concurrency %d is negative", o.Concurrency)
 	case o.QueueSize < 0:
 		return o, fmt.Errorf("render: QueueSize %d is negative", o.QueueSize)
+	case o.DomainQueueSize < 0:
+		return o, fmt.Errorf("render: DomainQueueSize %d is negative", o.DomainQueueSize)
 	case o.Timeout < 0 || o.IdleTime < 0 || o.MemoryCheck < 0:
 		return o, errors.New("render: Timeout, IdleTime and MemoryCheck must not be negative")
 	case o.MaxBody < 0:
@@ -76,8 +90,15 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Concurrency == 0 {
 		o.Concurrency = runtime.NumCPU()
 	}
+	if o.WarmTabs == 0 {
+		o.WarmTabs = min(2, o.Concurrency)
+	}
+	o.WarmTabs = max(0, o.WarmTabs)
 	if o.QueueSize == 0 {
 		o.QueueSize = 64 * o.Concurrency
+	}
+	if o.DomainQueueSize == 0 {
+		o.DomainQueueSize = max(1, o.QueueSize/2)
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 20 * time.Second

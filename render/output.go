@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/net/http/httpguts"
@@ -15,6 +16,7 @@ import (
 // crawlers, not code. Scripts inside <template> contents are stripped
 // too, since outerHTML serialises them.
 const snapshotJS = `(() => {
+  const t0 = performance.now();
   const strip = (root) => {
     for (const s of Array.from(root.querySelectorAll('script'))) {
       if ((s.getAttribute('type') || '').trim().toLowerCase() !== 'application/ld+json') s.remove();
@@ -22,9 +24,11 @@ const snapshotJS = `(() => {
     for (const t of Array.from(root.querySelectorAll('template'))) strip(t.content);
   };
   strip(document);
+  const t1 = performance.now();
   const sc = document.querySelector('meta[name="prerender-status-code"]');
   const hs = Array.from(document.querySelectorAll('meta[name="prerender-header"]')).map(m => m.getAttribute('content') || '');
-  return {html: '<!DOCTYPE html>' + document.documentElement.outerHTML, status: sc ? (sc.getAttribute('content') || '') : '', headers: hs};
+  const html = '<!DOCTYPE html>' + document.documentElement.outerHTML;
+  return {html, status: sc ? (sc.getAttribute('content') || '') : '', headers: hs, stripMs: t1 - t0, serialiseMs: performance.now() - t1};
 })()`
 
 // snapshot is what snapshotJS returns.
@@ -32,15 +36,20 @@ type snapshot struct {
 	HTML    string   `json:"html"`
 	Status  string   `json:"status"`
 	Headers []string `json:"headers"`
+	// StripMs and SerialiseMs are how long the page spent on each.
+	StripMs     float64 `json:"stripMs"`
+	SerialiseMs float64 `json:"serialiseMs"`
 }
 
 // snapshot takes the ready page's HTML and builds the Result.
-func (t *tab) snapshot() (Result, error) {
-	s, err := chromedp.Run(t.ctx, chromedp.Evaluate[snapshot](snapshotJS))
+func (j *job) snapshot() (Result, error) {
+	s, err := chromedp.Run(j.ctx, chromedp.Evaluate[snapshot](snapshotJS))
 	if err != nil {
 		return Result{}, fmt.Errorf("serialising the page: %w", err)
 	}
-	return result(t.doc.status, s), nil
+	j.p.stages.add(stageStrip, time.Duration(s.StripMs*float64(time.Millisecond)))
+	j.p.stages.add(stageSerialise, time.Duration(s.SerialiseMs*float64(time.Millisecond)))
+	return result(j.doc.status, s), nil
 }
 
 // bodyHeaders describe the body we serialise, so pages cannot set them.

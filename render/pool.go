@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Stats counts the pool's work, for metrics. Counters only grow.
@@ -22,6 +24,11 @@ type Stats struct {
 	Restarts int // browsers started again after a crash or a hang
 	Retries  int // renders retried on a new browser after a crash
 	Recycles int // browsers replaced for passing the memory ceiling
+	Warm     int // tabs open ahead of renders now (Options.WarmTabs)
+	// Stages is the time renders spent in each stage (queue, fetch,
+	// open, setup, load, ready, snapshot, strip, serialise, close,
+	// intercept), summed over every render: where a render's time goes.
+	Stages map[string]time.Duration
 }
 
 // Pool renders pages in one shared Chromium, a tab per render. It is safe
@@ -49,6 +56,9 @@ type Pool struct {
 
 	renders, failures, restarts, retries, recycles atomic.Int64
 	avgNanos                                       atomic.Int64 // moving average of render durations
+	stages                                         stageClock
+	warmTabs                                       atomic.Int64
+	waits                                          *prometheus.HistogramVec // time to a slot, by priority
 
 	wg        sync.WaitGroup // renders, the supervisor and retiring browsers
 	closeOnce sync.Once
@@ -76,13 +86,15 @@ func New(ctx context.Context, o Options) (*Pool, error) {
 		log:        o.Logger,
 		path:       path,
 		dir:        dir,
-		slots:      newSlots(o.Concurrency, o.QueueSize),
+		slots:      newSlots(o.Concurrency, o.QueueSize, o.DomainQueueSize),
 		fetcher:    newFetcher(o.Policy, o.MaxBody),
 		changed:    make(chan struct{}),
 		browsers:   map[*browser]struct{}{},
 		suspects:   make(chan *browser, 1),
 		recycleNow: make(chan struct{}, 1),
+		waits:      newWaitHistogram(),
 	}
+	p.slots.observe = p.observeWait
 	p.stopCtx, p.stop = context.WithCancel(context.Background())
 	b, err := p.launch(ctx)
 	if err != nil {
@@ -117,15 +129,20 @@ func (p *Pool) Render(ctx context.Context, r Request) (Result, error) {
 	p.mu.Unlock()
 	defer p.wg.Done()
 
-	if err := p.slots.acquire(ctx, r.Priority); err != nil {
+	domain := r.Domain
+	if domain == "" {
+		domain = u.Hostname()
+	}
+	queued := time.Now()
+	if err := p.slots.acquire(ctx, r.Priority, domain); err != nil {
 		if errors.Is(err, ErrQueueFull) {
 			return Result{}, p.queueFull()
 		}
 		return Result{}, fmt.Errorf("render %s: waiting for a slot: %w", u.Redacted(), err)
 	}
-	defer p.slots.release()
+	defer p.slots.release(domain)
 
-	start := time.Now()
+	start := p.stages.since(stageQueue, queued)
 	p.renders.Add(1)
 	res, err := p.render(ctx, u, r)
 	if err != nil {
@@ -148,7 +165,9 @@ func (p *Pool) render(ctx context.Context, u *url.URL, r Request) (Result, error
 	defer context.AfterFunc(p.stopCtx, stop)()
 	actx, cancel := context.WithTimeout(ctx, r.Timeout)
 	defer cancel()
+	fetchStart := time.Now()
 	doc, err := p.fetcher.document(actx, u.String(), r.Variant)
+	p.stages.since(stageFetch, fetchStart)
 	if err != nil {
 		if p.isClosed() {
 			return Result{}, ErrClosed
@@ -245,6 +264,8 @@ func (p *Pool) Stats() Stats {
 		Queued: q, Active: a,
 		Renders: int(p.renders.Load()), Failures: int(p.failures.Load()),
 		Restarts: int(p.restarts.Load()), Retries: int(p.retries.Load()), Recycles: int(p.recycles.Load()),
+		Warm:   int(p.warmTabs.Load()),
+		Stages: p.stages.totals(),
 	}
 }
 

@@ -34,6 +34,12 @@ type Request struct {
 	// Variant defaults to Desktop.
 	Variant  Variant
 	Priority Priority
+	// Domain is the fairness key: within a priority, renders waiting for
+	// a slot are shared fairly between domains, so that one domain's
+	// burst (a sitemap warm-up, a flood of crawler misses) cannot hold
+	// every slot while others wait. Callers set the customer's domain;
+	// empty means the URL's host.
+	Domain string
 	// Block lists extra URL patterns to refuse (the domain's own config),
 	// on top of DefaultBlocklist: substrings of the whole URL, where "*"
 	// matches any run of characters.

@@ -112,6 +112,10 @@ func (p *Pool) install(b *browser) {
 	p.browsers[b] = struct{}{}
 	close(p.changed)
 	p.changed = make(chan struct{})
+	for range p.opts.WarmTabs {
+		p.wg.Add(1)
+		go p.keepWarm(b)
+	}
 	p.mu.Unlock()
 }
 
@@ -130,6 +134,7 @@ func (p *Pool) recycle(old *browser) {
 		return
 	}
 	old.retired = true
+	close(old.retire)
 	idle := old.refs == 0
 	p.mu.Unlock()
 	p.recycles.Add(1)

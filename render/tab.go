@@ -4,160 +4,196 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
-// pollInterval is how often readiness is checked.
-const pollInterval = 50 * time.Millisecond
+// closeTimeout bounds the calls that close a tab after its render.
+const closeTimeout = 5 * time.Second
 
-// goneError means the browser died under a render; the pool retries once.
-type goneError struct {
-	pid int
-	err error
-}
-
-func (e *goneError) Error() string {
-	return fmt.Sprintf("chromium (pid %d) exited during the render: %v", e.pid, e.err)
-}
-func (e *goneError) Unwrap() error { return e.err }
-
-// tab is one render in progress in its own tab. Its request handlers run
-// on goroutines of their own and share its counters.
+// tab is a page in a browser context of its own (like an incognito
+// window: no cookie, storage or cache of one render leaks into another),
+// attached and made ready to navigate: device emulation set, requests
+// intercepted, and the prerenderReady hook installed. A tab serves one
+// render, then is closed with its context.
+//
+// Opening a tab costs a browser context, a window and a renderer process
+// (tens of milliseconds of CPU and a dozen protocol round trips), so each
+// browser keeps a few tabs open ahead of renders (Options.WarmTabs); a
+// render takes one and only navigates.
 type tab struct {
-	p       *Pool
-	ctx     context.Context // the tab's, ended by the render's deadline
-	req     Request
-	page    *url.URL
-	doc     response
-	blocker *blocker
+	p      *Pool
+	b      *browser
+	ctx    context.Context    // the target's chromedp context
+	cancel context.CancelFunc // detaches from the target, leaving it open
+	id     cdp.BrowserContextID
+	device Variant // what is emulated now
 
-	mainServed atomic.Bool
-	inflight   atomic.Int64 // intercepted requests not yet answered
-	lastActive atomic.Int64 // unix nanoseconds of the last request start or end
-	handlers   sync.WaitGroup
+	job      atomic.Pointer[job] // the render using the tab; nil before
+	settled  chan struct{}       // closed once its page loaded, or it closed
+	settle   func()              // closes settled once
+	readyCh  chan struct{}       // a value when the page sets prerenderReady = true
+	loopDone chan struct{}       // closed when the event loops end; nil if they never started
+	loops    sync.WaitGroup
 }
 
-// renderTab renders the prefetched document in a new tab of b. A render
-// still running well past its timeout means the browser is wedged: a
-// watchdog kills it, the render fails as if it had crashed and is retried
-// on the new browser.
-func (p *Pool) renderTab(ctx context.Context, b *browser, r Request, u *url.URL, doc response) (Result, error) {
-	watchdog := time.AfterFunc(r.Timeout+hangGrace, func() {
-		p.log.Error("a render is wedged past its timeout; killing chromium", "pid", b.pid, "url", u.Redacted())
-		b.kill()
-	})
-	defer watchdog.Stop()
+// readyBinding is the function the page calls, through readyHookJS, when
+// it sets window.prerenderReady = true.
+const readyBinding = "__rendercacheReady"
 
-	// Each render gets a browser context of its own, like an incognito
-	// window: no cookie, storage or cache of one render leaks into
-	// another, so renders of a page do not depend on what rendered before.
-	tabCtx, closeTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	defer closeTab() // closes the tab and its context; chromedp bounds the wait
+// readyHookJS runs in every new document of the tab before the page's own
+// scripts. It turns window.prerenderReady into an accessor that reports
+// the moment the page sets it to true, so that a render stops waiting at
+// once instead of at its next poll. Reads see what the page wrote; the
+// poll in waitReady remains the judge, so a page that replaces the
+// property still works.
+const readyHookJS = `(() => {
+  if (window !== window.top) return;
+  const notify = globalThis.` + readyBinding + `;
+  if (typeof notify !== 'function') return;
+  let value;
+  try {
+    Object.defineProperty(window, 'prerenderReady', {
+      configurable: true, enumerable: true,
+      get() { return value; },
+      set(v) { value = v; if (v === true) notify(''); },
+    });
+  } catch (e) {}
+})()`
 
-	if err := p.openTab(ctx, b, tabCtx); err != nil {
-		return Result{}, err
-	}
-
-	// Every later step ends with the render's context. tctx must derive
-	// from tabCtx, which carries the tab, so ctx ends it from outside.
-	tctx, cancel := context.WithCancel(tabCtx)
-	defer cancel()
-	defer context.AfterFunc(ctx, cancel)()
-
-	t := &tab{p: p, ctx: tctx, req: r, page: u, doc: doc, blocker: blockerFor(r)}
-	t.touch()
-	// Subscribe before Fetch.enable so that no paused request is missed,
-	// and answer each on its own goroutine: a handler that called the
-	// browser from the event loop would deadlock it.
-	paused := chromedp.Events(tctx, fetch.RequestPaused)
-	loopDone := make(chan struct{})
-	go func() {
-		defer close(loopDone)
-		for ev, err := range paused {
-			if err != nil {
-				return
-			}
-			t.begin()
-			t.handlers.Add(1)
-			go func() {
-				defer t.handlers.Done()
-				defer t.end()
-				t.handle(ev)
-			}()
-		}
-	}()
-	defer func() {
-		cancel()
-		<-loopDone // no handler starts after this
-		t.handlers.Wait()
-	}()
-
-	res, err := t.run(u)
-	if err != nil {
-		return Result{}, p.classify(ctx, b, err)
-	}
-	return res, nil
-}
-
-// openTab creates the tab on a context without a deadline, since the first
-// run on a context binds the tab's life to it, and gives up when the
-// render's context ends. A browser that cannot open a tab within a whole
-// render timeout is suspect.
-func (p *Pool) openTab(ctx context.Context, b *browser, tabCtx context.Context) error {
+// openTab opens a tab on b. The tab is created on a context without a
+// deadline, since the first run on a chromedp context binds the tab's
+// life to that context; ctx bounds the wait. A browser that cannot open a
+// tab within a whole render timeout is suspect.
+func (p *Pool) openTab(ctx context.Context, b *browser) (*tab, error) {
+	tctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithDetachOnCancel())
+	t := &tab{p: p, b: b, ctx: tctx, cancel: cancel, readyCh: make(chan struct{}, 1), settled: make(chan struct{})}
+	t.settle = sync.OnceFunc(func() { close(t.settled) })
 	opened := make(chan error, 1)
-	go func() { opened <- chromedp.Do(tabCtx) }() // ends when closeTab cancels tabCtx
+	p.wg.Add(1) // the caller's render or warmer holds the count above 0
+	go func() {
+		defer p.wg.Done()
+		opened <- t.prepare()
+	}()
 	select {
 	case err := <-opened:
 		if err != nil {
-			return p.classify(ctx, b, fmt.Errorf("opening a tab: %w", err))
+			p.discard(t)
+			return nil, p.classify(ctx, b, fmt.Errorf("opening a tab: %w", err))
 		}
-		return nil
+		return t, nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			p.suspect(b)
 		}
-		return p.classify(ctx, b, fmt.Errorf("opening a tab: %w", ctx.Err()))
+		p.wg.Add(1)
+		go func() { // the tab may still open; close it once it has
+			defer p.wg.Done()
+			<-opened
+			p.discard(t)
+		}()
+		return nil, p.classify(ctx, b, fmt.Errorf("opening a tab: %w", ctx.Err()))
 	}
 }
 
-// classify turns a failed step into the render's error: the pool closed,
-// the browser died (retried), the render timed out, the caller went away,
-// or the page itself failed.
-func (p *Pool) classify(ctx context.Context, b *browser, err error) error {
-	switch {
-	case p.isClosed():
-		return ErrClosed
-	case ctx.Err() == nil && b.died(err):
-		return &goneError{pid: b.pid, err: err}
-	case ctx.Err() != nil:
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			p.suspect(b)
+// prepare creates and attaches the target, switches off the protocol
+// domains chromedp enables that a render never reads (each makes the
+// renderer report every node, style sheet, request or console line), and
+// readies the page: the prerenderReady hook, desktop emulation, and
+// request interception, subscribed to before it is enabled so that no
+// paused request is missed.
+func (t *tab) prepare() error {
+	if err := chromedp.Do(t.ctx); err != nil {
+		return err
+	}
+	c := chromedp.FromContext(t.ctx)
+	t.id = c.BrowserContextID
+	ctx := t.ctx
+	for _, cmd := range []cdp.Command[cdp.Empty, cdp.Empty]{dom.Disable, css.Disable, network.Disable, log.Disable} {
+		if _, err := chromedp.Call(ctx, cmd, cdp.Empty{}); err != nil {
+			return fmt.Errorf("%s: %w", cmd.Method, err)
 		}
-		return ctxError(ctx, err)
 	}
-	return fmt.Errorf("%w: %w", ErrBrowser, err)
+	if _, err := chromedp.Call(ctx, runtime.AddBinding, runtime.AddBindingParams{Name: readyBinding}); err != nil {
+		return fmt.Errorf("adding the readiness binding: %w", err)
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: readyHookJS}); err != nil {
+		return fmt.Errorf("adding the readiness hook: %w", err)
+	}
+	if err := t.emulate(Desktop); err != nil {
+		return err
+	}
+	t.startLoops()
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*", RequestStage: fetch.RequestStageRequest}}}); err != nil {
+		return fmt.Errorf("intercepting requests: %w", err)
+	}
+	return nil
 }
 
-// touch records request activity now.
-func (t *tab) touch() { t.lastActive.Store(time.Now().UnixNano()) }
-
-// begin and end bracket an intercepted request.
-func (t *tab) begin() { t.inflight.Add(1); t.touch() }
-func (t *tab) end()   { t.touch(); t.inflight.Add(-1) }
-
-// idleFor is how long no intercepted request has been in flight.
-func (t *tab) idleFor() time.Duration {
-	if t.inflight.Load() > 0 {
-		return 0
-	}
-	return time.Since(time.Unix(0, t.lastActive.Load()))
+// startLoops subscribes to the tab's paused requests and readiness calls.
+// Each paused request is answered on a goroutine of its own: a handler
+// that called the browser from the event loop would deadlock it.
+func (t *tab) startLoops() {
+	t.loopDone = make(chan struct{})
+	paused := chromedp.Events(t.ctx, fetch.RequestPaused)
+	calls := chromedp.Events(t.ctx, runtime.BindingCalled)
+	t.loops.Add(2)
+	go func() {
+		defer t.loops.Done()
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			j := t.job.Load()
+			if j == nil || !j.start() {
+				// Nothing asked for this request (the page before a
+				// render, or after it ended).
+				t.loops.Add(1)
+				go func() {
+					defer t.loops.Done()
+					fail(t.ctx, ev.RequestID, network.ErrorReasonAborted)
+				}()
+				continue
+			}
+			go func() {
+				defer j.end()
+				start := time.Now()
+				j.handle(ev)
+				j.p.stages.since(stageIntercept, start)
+			}()
+		}
+	}()
+	go func() {
+		defer t.loops.Done()
+		for ev, err := range calls {
+			if err != nil {
+				return
+			}
+			if ev.Name == readyBinding {
+				select {
+				case t.readyCh <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		t.loops.Wait()
+		close(t.loopDone)
+	}()
 }
 
 // device is what a variant emulates.
@@ -172,71 +208,73 @@ var devices = map[Variant]device{
 	Mobile:  {width: 412, height: 915, scale: 2.625, mobile: true},
 }
 
-// run emulates the device, loads the page, waits until it is ready and
-// takes the HTML.
-func (t *tab) run(u *url.URL) (Result, error) {
-	ctx := t.ctx
-	d := devices[t.req.Variant]
+// emulate makes the tab the variant's device, unless it is already.
+func (t *tab) emulate(v Variant) error {
+	if t.device == v {
+		return nil
+	}
+	ctx, d := t.ctx, devices[v]
 	if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
 		Width: d.width, Height: d.height, DeviceScaleFactor: d.scale, Mobile: d.mobile,
 		ScreenWidth: d.width, ScreenHeight: d.height,
 	}); err != nil {
-		return Result{}, fmt.Errorf("emulating the device: %w", err)
+		return fmt.Errorf("emulating the device: %w", err)
 	}
 	if _, err := chromedp.Call(ctx, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: d.mobile}); err != nil {
-		return Result{}, fmt.Errorf("emulating touch: %w", err)
+		return fmt.Errorf("emulating touch: %w", err)
 	}
 	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
-		UserAgent: userAgent(t.req.Variant), AcceptLanguage: acceptLanguage,
+		UserAgent: userAgent(v), AcceptLanguage: acceptLanguage,
 	}); err != nil {
-		return Result{}, fmt.Errorf("setting the user agent: %w", err)
+		return fmt.Errorf("setting the user agent: %w", err)
 	}
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*", RequestStage: fetch.RequestStageRequest}}}); err != nil {
-		return Result{}, fmt.Errorf("intercepting requests: %w", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(u.String())); err != nil {
-		var le *chromedp.LoadError
-		if errors.As(err, &le) && t.doc.status >= 400 && ctx.Err() == nil {
-			// Chromium shows its own error page for an error status
-			// with nothing to render; the origin's answer is the page.
-			return passthrough(t.doc), nil
-		}
-		return Result{}, fmt.Errorf("loading the page: %w", err)
-	}
-	if err := t.waitReady(); err != nil {
-		return Result{}, err
-	}
-	return t.snapshot()
+	t.device = v
+	return nil
 }
 
-// readyJS is 1 when the page declared itself ready, 0 when it asked to be
-// waited for (window.prerenderReady = false), -1 when it says nothing and
-// network idle decides.
-const readyJS = `typeof window.prerenderReady === 'boolean' ? (window.prerenderReady ? 1 : 0) : -1`
+// discard closes t on a goroutine of its own, so that a render returns
+// as soon as it has its page, once the browser loads no page (see loads).
+// Close waits for it.
+func (p *Pool) discard(t *tab) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t.b.loads.wait(p.stopCtx.Done())
+		t.close()
+	}()
+}
 
-// waitReady waits until window.prerenderReady turns true when the page
-// set it to false, else until no request has been in flight for IdleTime.
-// Every request passes the interceptor, so its counters see the whole
-// network. A failed check (the page navigating itself, say) is retried
-// until the render's context ends.
-func (t *tab) waitReady() error {
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		state, err := chromedp.Run(t.ctx, chromedp.Evaluate[int](readyJS))
-		if err == nil && (state == 1 || (state == -1 && t.idleFor() >= t.p.opts.IdleTime)) {
-			return nil
-		}
-		if err != nil && t.ctx.Err() == nil {
-			t.p.log.Debug("readiness check failed; retrying", "err", err)
-		}
-		select {
-		case <-t.ctx.Done():
-			if err != nil {
-				return fmt.Errorf("waiting for the page: %w", err)
-			}
-			return fmt.Errorf("waiting for the page: %w", t.ctx.Err())
-		case <-tick.C:
-		}
+// close ends the tab's render (its requests are refused from now on),
+// detaches from the target, waits for its handlers, and disposes of its
+// browser context, which closes the window and its renderer with it.
+// Every step is bounded, and a browser that died meanwhile makes each one
+// fail at once.
+func (t *tab) close() {
+	defer t.p.stages.since(stageClose, time.Now())
+	t.settle()
+	if j := t.job.Load(); j != nil {
+		j.finish()
 	}
+	t.cancel()             // detaches; chromedp bounds the wait
+	if t.loopDone != nil { // set before prepare returned, which close follows
+		<-t.loopDone // the loops end with the tab's context
+	}
+	if j := t.job.Load(); j != nil {
+		j.handlers.Wait()
+	}
+	if t.id == "" || !t.b.alive() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.b.ctx, closeTimeout)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(ctx, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: t.id}); err != nil && t.b.alive() {
+		t.p.log.Debug("closing a tab's browser context failed", "err", err)
+	}
+}
+
+// fail answers a paused request with a network error. A failure means the
+// tab is closing, which the render notices by itself.
+func fail(ctx context.Context, id fetch.RequestID, reason network.ErrorReason) error {
+	_, err := chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: reason})
+	return err
 }

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"os"
 	"testing"
@@ -62,56 +60,6 @@ func TestMatch(t *testing.T) {
 		if got := match(c.s, c.pattern); got != c.want {
 			t.Errorf("match(%q, %q) = %v, want %v", c.s, c.pattern, got, c.want)
 		}
-	}
-}
-
-func TestSlotsOrderAndBound(t *testing.T) {
-	s := newSlots(1, 3)
-	ctx := context.Background()
-	if err := s.acquire(ctx, Background); err != nil {
-		t.Fatal(err)
-	}
-	order := make(chan string, 3)
-	enqueue := func(name string, p Priority, queued int) {
-		go func() {
-			if err := s.acquire(ctx, p); err != nil {
-				t.Error(err)
-				return
-			}
-			order <- name
-		}()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if q, _ := s.counts(); q == queued {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never queued", name)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	enqueue("bg1", Background, 1)
-	enqueue("bg2", Background, 2)
-	enqueue("live", Live, 3)
-	if err := s.acquire(ctx, Live); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("acquire on a full queue: %v", err)
-	}
-	var got []string
-	for range 3 {
-		s.release()
-		got = append(got, <-order)
-	}
-	if got[0] != "live" || got[1] != "bg1" || got[2] != "bg2" {
-		t.Fatalf("order %v, want live, bg1, bg2", got)
-	}
-	s.release()
-	if q, a := s.counts(); q != 0 || a != 0 {
-		t.Fatalf("queued %d active %d after all released", q, a)
-	}
-	s.close()
-	if err := s.acquire(ctx, Live); !errors.Is(err, ErrClosed) {
-		t.Fatalf("acquire after close: %v", err)
 	}
 }
 
@@ -197,10 +145,14 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Concurrency <= 0 || o.QueueSize != 64*o.Concurrency || o.Timeout != 20*time.Second || o.IdleTime != 500*time.Millisecond || o.MaxBody != 10<<20 || o.Logger == nil {
+	if o.Concurrency <= 0 || o.QueueSize != 64*o.Concurrency || o.DomainQueueSize != o.QueueSize/2 || o.WarmTabs != min(2, o.Concurrency) ||
+		o.Timeout != 20*time.Second || o.IdleTime != 500*time.Millisecond || o.MaxBody != 10<<20 || o.Logger == nil {
 		t.Fatalf("defaults: %+v", o)
 	}
-	for _, bad := range []Options{{Concurrency: -1}, {QueueSize: -1}, {Timeout: -1}, {MaxBody: -1}} {
+	if o, _ := (Options{WarmTabs: -1}).withDefaults(); o.WarmTabs != 0 {
+		t.Fatalf("WarmTabs -1 gave %d warm tabs", o.WarmTabs)
+	}
+	for _, bad := range []Options{{Concurrency: -1}, {QueueSize: -1}, {DomainQueueSize: -1}, {Timeout: -1}, {MaxBody: -1}} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
