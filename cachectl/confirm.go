@@ -2,6 +2,7 @@ package cachectl
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/rendercache/rendercache/internal/peer"
 )
@@ -47,4 +48,19 @@ func (s *Service) waitApplied(ctx context.Context, idx uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyWait)
 	defer cancel()
 	return s.cfg.Raft.WaitApplied(ctx, idx)
+}
+
+// Settle waits until every live member applied every write acknowledged
+// before the call, this node's own included, and returns how many
+// confirmed. A write forwarded from a follower returns once the leader
+// applied it, before the follower has: so Settle first takes a read
+// barrier, which brings this node up to the leader's commit, and then
+// confirms this node's applied index everywhere. Version bumps that must
+// be honoured by every node once they return 2xx (zone purges, tenant
+// cache versions) call it after their write.
+func (s *Service) Settle(ctx context.Context) (int, error) {
+	if err := s.cfg.Raft.Fresh(ctx); err != nil {
+		return 0, fmt.Errorf("settle: %w", err)
+	}
+	return s.ConfirmApplied(ctx, s.cfg.Raft.Applied())
 }

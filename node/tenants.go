@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -58,6 +59,10 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 		Admin:     operator.NewAuth(n.db.State(), n.cfg.AdminToken),
 		Tenants:   n.tenants,
 		PublicURL: strings.TrimSuffix(publicURL, "/"),
+		Settled: func(ctx context.Context) error {
+			_, err := n.ctl.Settle(ctx)
+			return err
+		},
 	}
 	if n.cfg.SMTPAddr != "" {
 		deps.Mailer = invitemail.New(invitemail.Config{Addr: n.cfg.SMTPAddr, From: n.cfg.SMTPFrom, TenantDomain: n.cfg.TenantDomain})

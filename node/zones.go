@@ -35,7 +35,6 @@ func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy
 		Keys:      keys,
 		Zones:     n.zones,
 		Confirm:   n.ctl,
-		Applied:   state.AppliedIndex,
 		Usage:     n.meter,
 		Limiter:   n.limiter,
 		Plans:     n.cfg.Plans,

@@ -133,7 +133,7 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request, _ httprouter.Params,
 	if _, err := a.deps.Zones.Purge(r.Context(), c.Account.ID, c.Mode, in.Zone, t); err != nil {
 		return err
 	}
-	n, err := a.deps.Confirm.ConfirmApplied(r.Context(), a.deps.Applied())
+	n, err := a.deps.Confirm.Settle(r.Context())
 	if err != nil {
 		return err
 	}

@@ -47,10 +47,10 @@ type Zones interface {
 	Purge(ctx context.Context, accountID string, m zone.Mode, id string, t zone.Target) (zone.Zone, error)
 }
 
-// Confirmer waits until every live node applied a raft index and says
-// how many did; *cachectl.Service is one.
+// Confirmer waits until every live node applied every write acknowledged
+// so far and says how many did; *cachectl.Service is one.
 type Confirmer interface {
-	ConfirmApplied(ctx context.Context, idx uint64) (int, error)
+	Settle(ctx context.Context) (int, error)
 }
 
 // Usage reports an account's zone usage; *zone.Meter is one.
@@ -69,9 +69,6 @@ type Deps struct {
 	Keys    Keys
 	Zones   Zones
 	Confirm Confirmer
-	// Applied is this node's applied raft index: after a purge returns it
-	// covers the purge, and every node is asked to reach it.
-	Applied func() uint64
 	Usage   Usage
 	// Limiter enforces Rule cluster-wide; nil: no limit.
 	Limiter httpapi.Limiter
