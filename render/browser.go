@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,9 +30,10 @@ type browser struct {
 	pid         int
 	dir         string // its user data dir
 
-	warm   chan *tab     // tabs opened ahead of renders (keepWarm)
-	loads  *loads        // pages loading now
-	retire chan struct{} // closed when retired
+	warm    chan *tab     // tabs opened ahead of renders (keepWarm)
+	pending atomic.Int32  // warm tabs being opened or ready, not yet taken (keepWarm)
+	loads   *loads        // pages loading now
+	retire  chan struct{} // closed when retired
 
 	// Under Pool.mu.
 	refs    int  // renders using it

@@ -41,9 +41,11 @@ type Options struct {
 	IdleTime time.Duration
 	// WarmTabs is how many tabs each browser keeps open ahead of renders,
 	// each in a browser context of its own, so that a render only
-	// navigates: opening a tab costs tens of milliseconds. Each costs a
-	// renderer process showing a blank page. Default min(2, Concurrency);
-	// negative opens every tab when its render starts.
+	// navigates: opening a tab costs tens of milliseconds of browser CPU,
+	// hundreds when the machine is busy. A tab is opened again once its
+	// render's page has loaded, so two keep one ready even for renders
+	// back to back. Each costs a renderer process showing a blank page.
+	// Default 2; negative opens every tab when its render starts.
 	WarmTabs int
 	// MaxBody caps every fetched body. Default 10 MiB.
 	MaxBody int64
@@ -91,7 +93,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Concurrency = runtime.NumCPU()
 	}
 	if o.WarmTabs == 0 {
-		o.WarmTabs = min(2, o.Concurrency)
+		o.WarmTabs = 2
 	}
 	o.WarmTabs = max(0, o.WarmTabs)
 	if o.QueueSize == 0 {

@@ -145,7 +145,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Concurrency <= 0 || o.QueueSize != 64*o.Concurrency || o.DomainQueueSize != o.QueueSize/2 || o.WarmTabs != min(2, o.Concurrency) ||
+	if o.Concurrency <= 0 || o.QueueSize != 64*o.Concurrency || o.DomainQueueSize != o.QueueSize/2 || o.WarmTabs != 2 ||
 		o.Timeout != 20*time.Second || o.IdleTime != 500*time.Millisecond || o.MaxBody != 10<<20 || o.Logger == nil {
 		t.Fatalf("defaults: %+v", o)
 	}

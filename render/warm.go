@@ -2,19 +2,31 @@ package render
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
-// takeTab returns a tab on b: a warm one when b has one ready, else one
-// opened now.
+// takeTab returns a tab on b: a warm one when b has one ready or is
+// opening one (opening a second at the same time would only slow both
+// down), else one opened now.
 func (p *Pool) takeTab(ctx context.Context, b *browser) (*tab, error) {
+	if b.pending.Load() == 0 {
+		return p.openTab(ctx, b)
+	}
 	select {
 	case t := <-b.warm:
+		b.pending.Add(-1)
 		p.warmTabs.Add(-1)
 		return t, nil
-	default:
+	case <-b.ctx.Done():
+		return p.openTab(ctx, b) // fails as the browser's other calls do
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			p.suspect(b)
+		}
+		return nil, p.classify(ctx, b, fmt.Errorf("waiting for a warm tab: %w", ctx.Err()))
 	}
-	return p.openTab(ctx, b)
 }
 
 // keepWarm holds one tab of b open ahead of the next render, and opens
@@ -24,6 +36,10 @@ func (p *Pool) takeTab(ctx context.Context, b *browser) (*tab, error) {
 // browser process busy for tens of milliseconds (a window, a renderer),
 // and while the page loads that doubled the load's time; afterwards the
 // page mostly waits for its own scripts.
+//
+// b.pending counts the tabs being opened or ready and not yet taken, so
+// that takeTab waits for them: a warmer adds its tab before opening it and
+// takes it off when it fails or discards it; takeTab, when it takes one.
 func (p *Pool) keepWarm(b *browser) {
 	defer p.wg.Done()
 	backoff := 100 * time.Millisecond
@@ -38,9 +54,11 @@ func (p *Pool) keepWarm(b *browser) {
 		default:
 		}
 		ctx, cancel := context.WithTimeout(p.stopCtx, launchTimeout)
+		b.pending.Add(1)
 		t, err := p.openTab(ctx, b)
 		cancel()
 		if err != nil {
+			b.pending.Add(-1)
 			if !b.alive() || p.isClosed() {
 				return
 			}
@@ -68,6 +86,7 @@ func (p *Pool) keepWarm(b *browser) {
 		case <-b.ctx.Done():
 		case <-p.stopCtx.Done():
 		}
+		b.pending.Add(-1)
 		p.warmTabs.Add(-1)
 		p.discard(t)
 		return
