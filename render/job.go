@@ -203,6 +203,23 @@ func (j *job) navigate(u string) error {
 	return fmt.Errorf("the tab closed before the page loaded: %w", chromedp.ErrTargetDetached)
 }
 
+// settleJS resolves once the page's event loop has run the tasks queued
+// before it. A response the page received long ago may still wait for its
+// script to run when Chromium is short of CPU (it runs below the node's
+// priority): network idle alone would then snapshot the page before that
+// script wrote its content.
+const settleJS = `new Promise(r => setTimeout(() => r(1), 0))`
+
+// settled lets the page's queued tasks run, then reports whether the
+// network is still idle: those tasks may have started new requests, which
+// open a new idle window.
+func (j *job) settled() bool {
+	if _, err := chromedp.Run(j.ctx, chromedp.Evaluate[int](settleJS, chromedp.EvalAwaitPromise)); err != nil {
+		return false
+	}
+	return j.inflight.Load() == 0 && j.idleFor() >= j.p.opts.IdleTime
+}
+
 // readyJS is 1 when the page declared itself ready, 0 when it asked to be
 // waited for (window.prerenderReady = false), -1 when it says nothing and
 // network idle decides.
@@ -229,7 +246,7 @@ func (j *job) waitReady() error {
 				return nil
 			case state == -1:
 				d := j.idleFor()
-				if d >= idle {
+				if d >= idle && j.settled() {
 					return nil
 				}
 				if j.inflight.Load() == 0 {
