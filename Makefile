@@ -64,5 +64,13 @@ bench:
 bench-hit:
 	bash bench/hit.sh
 
+# bench-render compares one node's renders with the npm prerender server on
+# the same Chromium, SPA fixture and URLs at concurrency 1, 2 and 4, every
+# request a miss (bench/render.sh); it installs prerender with npm into
+# ~/.cache/rendercache-bench if missing. A benchmark, not a test.
+.PHONY: bench-render
+bench-render:
+	bash bench/render.sh
+
 clean:
 	rm -rf bin data

@@ -93,8 +93,18 @@ func BenchmarkMemory(b *testing.B) {
 	defer p.Close()
 	type mem struct{ rss, pss float64 }
 	measure := func() mem {
-		// Measure between renders, once the warm tabs are back.
-		poll(b, "the warm tabs", func() bool { return p.Stats().Warm == 2 })
+		// Measure between renders, once the warm tabs are back and the
+		// rendered ones closed: a renderer each for the first blank tab
+		// and the two warm ones.
+		poll(b, "the warm tabs alone", func() bool {
+			renderers := 0
+			for _, pid := range descendants(p.BrowserPID()) {
+				if kindOf(pid) == "renderer" {
+					renderers++
+				}
+			}
+			return p.Stats().Warm == 2 && renderers == 3
+		})
 		var m mem
 		for _, pid := range append(descendants(p.BrowserPID()), os.Getpid()) {
 			m.rss += float64(rssKB(pid)) / 1024
