@@ -34,8 +34,21 @@ SLOTS=$(printf '%s\n' $LEVELS | sort -n | tail -1)
 
 WORK=$(mktemp -d)
 PIDS=()
+# descendants prints the processes below $1.
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+PRERENDER_PID=
+# cleanup stops every server. prerender leaves its Chromium running when it
+# is killed, so its whole tree goes; the node stops its own.
 cleanup() {
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	local pid all=("${PIDS[@]}")
+	[ -z "$PRERENDER_PID" ] || all+=($(descendants "$PRERENDER_PID"))
+	for pid in "${all[@]}"; do kill "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$WORK"
 }
@@ -102,6 +115,7 @@ start_prerender() {
 	NODE_PATH="$CACHE/prerender/node_modules" CHROME_LOCATION=$CHROME \
 		node "$WORK/prerender.js" >"$WORK/prerender.log" 2>&1 &
 	PIDS+=($!)
+	PRERENDER_PID=$!
 	wait_up "$PRERENDER_PORT"
 }
 
