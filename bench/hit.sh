@@ -422,13 +422,19 @@ one_node() {
 		esac
 	done
 	ONE_NODE_RPS[$1]=${TRPS[rendercache]}
-	# Latency at half the peak rate, paced with pace.lua.
+	# Latency at half rendercache's peak rate, paced with pace.lua; the
+	# bare server at the same rate shows what the machine allows.
 	local rate=$((TRPS[rendercache] / 2))
 	RATE_INTERVAL_MS=$(awk -v t="$THREADS" -v r="$rate" 'BEGIN {printf "%.6f", t * 1000 / r}')
 	export RATE_INTERVAL_MS
-	bench "rendercache paced" "$rc_url" "${HEADERS_rendercache[@]}" -s "$WORK/pace.lua"
+	ARGS_rcpaced=("${HEADERS_rendercache[@]}" -s "$WORK/pace.lua")
+	ARGS_barepaced=(-s "$WORK/pace.lua")
+	compare rcpaced="$rc_url" barepaced="$bare_url"
 	unset RATE_INTERVAL_MS
+	RPS=${TRPS[rcpaced]} P99=${TP99[rcpaced]}
 	row "rendercache at $rate/s" "$label" "" ""
+	RPS=${TRPS[barepaced]} P99=${TP99[barepaced]}
+	row "bare at $rate/s" "$label" "" ""
 	stop_all
 }
 
