@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -174,4 +175,21 @@ func (p Policy) Control(network, address string, _ syscall.RawConn) error {
 func (p Policy) DialContext(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: timeout, Control: p.Control}
 	return d.DialContext
+}
+
+// Transport returns an HTTP transport for fetching from origins: it dials
+// only addresses the policy allows (checked on the address actually
+// dialled, so DNS rebinding cannot get around it), keeps connections to
+// busy origins, and waits at most responseHeader for an origin's headers.
+// Every surface that fetches or proxies an origin (pages, zones, tenant
+// proxies) uses it, so they share one rule and one set of limits.
+func (p Policy) Transport(responseHeader time.Duration) *http.Transport {
+	return &http.Transport{
+		DialContext:           p.DialContext(10 * time.Second),
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: responseHeader,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
 }

@@ -23,14 +23,7 @@ type siteKey struct{}
 // refuses private addresses unless the operator allowed them (checked on
 // the address actually dialled).
 func newOriginProxy(policy origin.Policy, onError func(http.ResponseWriter, *http.Request, error)) *httputil.ReverseProxy {
-	tr := &http.Transport{
-		DialContext:           policy.DialContext(10 * time.Second),
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ForceAttemptHTTP2:     true,
-	}
+	tr := policy.Transport(60 * time.Second)
 	return &httputil.ReverseProxy{
 		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {

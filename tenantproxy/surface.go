@@ -157,14 +157,7 @@ func New(cfg Config) *Surface {
 	}
 	s := &Surface{cfg: cfg, log: cfg.Logger.With("subsystem", "tenant-surface"), suffix: "." + cfg.TenantDomain,
 		node: []string{cfg.Node}, entries: map[string]*entry{}, view: newView(cfg.State, cfg.Applied)}
-	tr := &http.Transport{
-		DialContext:           cfg.Policy.DialContext(10 * time.Second),
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ForceAttemptHTTP2:     true,
-	}
+	tr := cfg.Policy.Transport(30 * time.Second)
 	s.fetch = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.proxy = newProxy(s, tr)
 	s.api = cache.New(cache.Config{Name: "api", Bytes: cfg.Bytes / 2, Fill: s.fill, FillTimeout: time.Minute, Ring: cfg.Ring, Client: cfg.Client})

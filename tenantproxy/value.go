@@ -1,9 +1,6 @@
 package tenantproxy
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,19 +19,10 @@ type envelope struct {
 	TTL time.Duration `json:"ttl"`
 }
 
-// encodeValue lays out a group value: the envelope's JSON length (4
-// bytes), the envelope, then the answer's binary form (none for a pass).
+// encodeValue lays out a group value: the envelope, then the answer's
+// binary form (none for a pass), as edge.AppendEnvelope does.
 func encodeValue(env envelope, a *edge.Answer) ([]byte, error) {
-	j, err := json.Marshal(env)
-	if err != nil {
-		return nil, fmt.Errorf("tenant value: %w", err)
-	}
-	b := binary.BigEndian.AppendUint32(nil, uint32(len(j)))
-	b = append(b, j...)
-	if a == nil {
-		return b, nil
-	}
-	b, err = a.AppendBinary(b)
+	b, err := edge.AppendEnvelope(env, a)
 	if err != nil {
 		return nil, fmt.Errorf("tenant value: %w", err)
 	}
@@ -43,22 +31,12 @@ func encodeValue(env envelope, a *edge.Answer) ([]byte, error) {
 
 func decodeValue(v []byte) (envelope, *edge.Answer, error) {
 	var env envelope
-	if len(v) < 4 {
-		return env, nil, errors.New("tenant value: short")
-	}
-	n := int(binary.BigEndian.Uint32(v))
-	if n > len(v)-4 {
-		return env, nil, errors.New("tenant value: short envelope")
-	}
-	if err := json.Unmarshal(v[4:4+n], &env); err != nil {
+	a, err := edge.DecodeEnvelope(v, &env)
+	if err != nil {
 		return env, nil, fmt.Errorf("tenant value: %w", err)
 	}
 	if env.Pass {
 		return env, nil, nil
-	}
-	a, err := edge.Decode(v[4+n:])
-	if err != nil {
-		return env, nil, fmt.Errorf("tenant value: %w", err)
 	}
 	return env, a, nil
 }

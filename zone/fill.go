@@ -2,8 +2,6 @@ package zone
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,39 +36,24 @@ type envelope struct {
 // MaxTags bounds the tags an object records.
 const MaxTags = 32
 
-// encodeValue lays out a group value: the envelope's JSON length (4
-// bytes), the envelope, then the answer's binary form (none for a pass).
+// encodeValue lays out a group value: the envelope, then the answer's
+// binary form (none for a pass), as edge.AppendEnvelope does.
 func encodeValue(env envelope, a *edge.Answer) ([]byte, error) {
-	j, err := json.Marshal(env)
+	b, err := edge.AppendEnvelope(env, a)
 	if err != nil {
 		return nil, fmt.Errorf("asset value: %w", err)
 	}
-	b := binary.BigEndian.AppendUint32(nil, uint32(len(j)))
-	b = append(b, j...)
-	if a == nil {
-		return b, nil
-	}
-	return a.AppendBinary(b)
+	return b, nil
 }
 
 func decodeValue(v []byte) (envelope, *edge.Answer, error) {
 	var env envelope
-	if len(v) < 4 {
-		return env, nil, errors.New("asset value: short")
-	}
-	n := int(binary.BigEndian.Uint32(v))
-	if n > len(v)-4 {
-		return env, nil, errors.New("asset value: short envelope")
-	}
-	if err := json.Unmarshal(v[4:4+n], &env); err != nil {
+	a, err := edge.DecodeEnvelope(v, &env)
+	if err != nil {
 		return env, nil, fmt.Errorf("asset value: %w", err)
 	}
 	if env.Pass {
 		return env, nil, nil
-	}
-	a, err := edge.Decode(v[4+n:])
-	if err != nil {
-		return env, nil, fmt.Errorf("asset value: %w", err)
 	}
 	return env, a, nil
 }

@@ -122,14 +122,7 @@ func NewSurface(cfg SurfaceConfig) *Surface {
 	}
 	s := &Surface{cfg: cfg, log: cfg.Logger.With("subsystem", "zone-surface"), suffix: "." + cfg.CDNDomain,
 		entries: map[string]*entry{}, revalid: map[string]bool{}, view: newView(cfg.State, cfg.Applied)}
-	tr := &http.Transport{
-		DialContext:           cfg.Policy.DialContext(10 * time.Second),
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ForceAttemptHTTP2:     true,
-	}
+	tr := cfg.Policy.Transport(30 * time.Second)
 	s.fetch = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.proxy = &httputil.ReverseProxy{
 		Transport: tr,
