@@ -12,8 +12,14 @@
 # The rendered page is what every target serves: rendercache renders the
 # generated page once, and nginx, bare and edge serve the bytes it answers.
 #
+# Then the other two surfaces on the same bytes as nginx and the bare
+# server: an asset zone's hit (a 32 KB CSS file and a 1 MB image, Host
+# <zone>.cdn.localhost) and a tenant's CMS API proxy hit (a JSON answer,
+# Host <slug>.tenants.localhost, path /~api/...).
+#
 # Settings (environment): THREADS (2), CONNS (64), DURATION (8s), RUNS (1,
-# averaged), SIZES ("512 28672" bytes), CLUSTER (1: run the 3-node part).
+# averaged), SIZES ("512 28672" bytes), PARTS ("page cluster surfaces":
+# which parts run; CLUSTER=0 drops the cluster part as before).
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -22,6 +28,7 @@ DURATION=${DURATION:-8s}
 RUNS=${RUNS:-1}
 SIZES=${SIZES:-"512 28672"}
 CLUSTER=${CLUSTER:-1}
+PARTS=${PARTS:-"page cluster surfaces"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GO=${GO:-go}
 
@@ -122,11 +129,14 @@ make_page() {
 # page's address. They run in this shell, never in $(...), so that PIDS
 # (and RC_PIDS) keep every server to stop.
 
+# start_nginx FILE [NAME]: nginx serving FILE as /NAME (page.html), its
+# type from Debian's mime.types by NAME's extension.
 start_nginx() {
-	local port dir=$WORK/nginx
+	local port dir=$WORK/nginx name=${2:-page.html} types=
 	port=$(free_port)
 	mkdir -p "$dir/www" "$dir/tmp"
-	cp "$1" "$dir/www/page.html"
+	cp "$1" "$dir/www/$name"
+	[ -r /etc/nginx/mime.types ] && types="include /etc/nginx/mime.types;"
 	chmod -R a+rX "$WORK" # workers run as nobody when started by root
 	cat >"$dir/nginx.conf" <<-EOF
 		worker_processes auto;
@@ -139,6 +149,7 @@ start_nginx() {
 		  sendfile on;
 		  tcp_nopush on;
 		  keepalive_requests 1000000;
+		  $types
 		  default_type text/html;
 		  client_body_temp_path $dir/tmp;
 		  server {
@@ -149,15 +160,17 @@ start_nginx() {
 	EOF
 	"$NGINX" -c "$dir/nginx.conf" -p "$dir" >"$dir/out.log" 2>&1 &
 	PIDS+=($!)
-	URL="http://127.0.0.1:$port/page.html"
+	URL="http://127.0.0.1:$port/$name"
 }
 
+# start_bare FILE [NAME TYPE]: the bare server writing FILE as /NAME
+# with Content-Type TYPE (page.html, text/html).
 start_bare() {
 	local port
 	port=$(free_port)
-	"$WORK/barehttp" "127.0.0.1:$port" "$1" >"$WORK/bare.log" 2>&1 &
+	"$WORK/barehttp" "127.0.0.1:$port" "$1" "${3:-text/html}" >"$WORK/bare.log" 2>&1 &
 	PIDS+=($!)
-	URL="http://127.0.0.1:$port/page.html"
+	URL="http://127.0.0.1:$port/${2:-page.html}"
 }
 
 start_edge() {
@@ -237,12 +250,13 @@ warm() {
 	exit 1
 }
 
-# start_origin FILE: a bare server serving FILE as the origin; sets
+# start_origin FILE [TYPE]: a bare server serving FILE (as TYPE, default
+# text/html) at every path as the origin; sets
 # ORIGIN to its address.
 start_origin() {
 	local port
 	port=$(free_port)
-	"$WORK/barehttp" "127.0.0.1:$port" "$1" >"$WORK/origin.log" 2>&1 &
+	"$WORK/barehttp" "127.0.0.1:$port" "$1" "${2:-text/html}" >"$WORK/origin.log" 2>&1 &
 	PIDS+=($!)
 	ORIGIN=http://127.0.0.1:$port
 	wait_up "$ORIGIN/"
@@ -496,6 +510,103 @@ cluster() {
 	done
 }
 
+
+# --- the other surfaces: asset zones and the CMS API proxy -----------------
+# One node; its origin is a bare server answering the object's bytes with
+# its type (and no Cache-Control: the zone's default TTL for the type, the
+# tenant's apiCacheTTL). rendercache, nginx and the bare server then serve
+# the same bytes in turns, as for pages.
+
+# make_css FILE SIZE: a stylesheet of about SIZE bytes.
+make_css() {
+	awk -v n="$2" 'BEGIN { s = 0; for (i = 0; ; i++) {
+		l = sprintf(".c%d { color: #%06x; margin: %dpx %dpx; }\n", i, (i * 7919) % 16777216, i % 17, i % 29)
+		if (s + length(l) > n) break; printf "%s", l; s += length(l) } }' >"$1"
+}
+
+# make_json FILE SIZE: a CMS-like JSON answer of about SIZE bytes.
+make_json() {
+	awk -v n="$2" 'BEGIN { printf "{\"items\":["; s = 10; for (i = 0; ; i++) {
+		l = sprintf("%s{\"id\":%d,\"title\":\"entry %d\",\"slug\":\"entry-%d\"}", i ? "," : "", i, i * 7919 % 100000, i)
+		if (s + length(l) > n) break; printf "%s", l; s += length(l) } printf "]}" }' >"$1"
+}
+
+# account_key HTTPADDR: creates an enterprise account and prints a key.
+account_key() {
+	local base=http://$1 id
+	id=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+		-d '{"email":"surfaces@example.com","plan":"enterprise"}' "$base/admin/accounts" | json_field id)
+	curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+		-d '{"name":"bench","roles":[]}' "$base/admin/accounts/$id/api-keys" | json_field key
+}
+
+# warm_host URL HOST: asks for URL with HOST until the node answers a hit.
+warm_host() {
+	for _ in $(seq 300); do
+		if curl -s -D - -o "$WORK/warm.body" -H "Host: $2" "$1" | header Cache-Status | grep -q 'hit'; then return; fi
+		sleep 0.1
+	done
+	echo "$1 (Host $2) never became a hit" >&2
+	exit 1
+}
+
+# surface_row LABEL FILE NAME TYPE URL HOST: nginx, bare and rendercache on
+# FILE's bytes, rendercache's at URL with HOST (already a hit).
+surface_row() {
+	local label=$1 file=$2 name=$3 type=$4 rc_url=$5 host=$6 nginx_url bare_url
+	cmp -s "$file" "$WORK/warm.body" || { echo "$label: rendercache's bytes differ from the file" >&2; exit 1; }
+	start_nginx "$file" "$name"
+	nginx_url=$URL
+	start_bare "$file" "$name" "$type"
+	bare_url=$URL
+	ARGS_surface=(-H "Host: $host")
+	compare nginx="$nginx_url" bare="$bare_url" surface="$rc_url"
+	local n=${TRPS[nginx]} b=${TRPS[bare]}
+	RPS=${TRPS[nginx]} P99=${TP99[nginx]}
+	row "nginx" "$label" "$n" ""
+	RPS=${TRPS[bare]} P99=${TP99[bare]}
+	row "bare net/http" "$label" "$n" "$b"
+	RPS=${TRPS[surface]} P99=${TP99[surface]}
+	row "rendercache $7" "$label" "$n" "$b"
+	# nginx and the bare server of this object only; the node stays.
+	for pid in "${PIDS[@]:${#PIDS[@]}-2}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+	PIDS=("${PIDS[@]:0:${#PIDS[@]}-2}")
+}
+
+surfaces() {
+	local css=$WORK/style.css png=$WORK/hero.png json=$WORK/items.json key node zone_host api_host
+	make_css "$css" 32768
+	head -c 1048576 /dev/urandom >"$png"
+	make_json "$json" 4096
+	start_node s1
+	node=$NODE_HTTP
+	key=$(account_key "$node")
+	# The CSS zone and the image zone, each with its own origin.
+	start_origin "$css" text/css
+	curl -sf -o /dev/null -H "X-ResCDN-Key: $key" -H 'Content-Type: application/json' \
+		-d "{\"name\":\"css\",\"origin\":\"$ORIGIN\"}" "http://$node/v1/zones"
+	start_origin "$png" image/png
+	curl -sf -o /dev/null -H "X-ResCDN-Key: $key" -H 'Content-Type: application/json' \
+		-d "{\"name\":\"img\",\"origin\":\"$ORIGIN\"}" "http://$node/v1/zones"
+	# The tenant whose CMS API is a bare server answering the JSON.
+	start_origin "$json" application/json
+	curl -sf -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		-d '{"slug":"bench","cms":{"provider":"generic"}}' "http://$node/api/tenants"
+	curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+		-d "{\"apiOrigin\":\"$ORIGIN\",\"apiAuthMode\":\"none\",\"apiCacheTTL\":3600}" "http://$node/api/tenants/bench/api-config"
+
+	zone_host=css.cdn.localhost
+	warm_host "http://$node/style.css" "$zone_host"
+	surface_row "$(size_label "$css") css" "$css" style.css text/css "http://$node/style.css" "$zone_host" "asset"
+	zone_host=img.cdn.localhost
+	warm_host "http://$node/hero.png" "$zone_host"
+	surface_row "1MB png" "$png" hero.png image/png "http://$node/hero.png" "$zone_host" "asset"
+	api_host=bench.tenants.localhost
+	warm_host "http://$node/~api/items" "$api_host"
+	surface_row "$(size_label "$json") json" "$json" items.json application/json "http://$node/~api/items" "$api_host" "API proxy"
+	stop_all
+}
+
 declare -A ONE_NODE_RPS
 
 main() {
@@ -508,11 +619,14 @@ main() {
 	echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $RUNS run(s) each, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	printf '\n%-26s %7s %10s %9s %8s %8s\n' target page req/s "p99 ms" "×nginx" "×bare"
 	local size
-	for size in $SIZES; do
-		one_node "$size"
-		rm -rf "$WORK/r1"
-	done
-	[ "$CLUSTER" = 1 ] && cluster
+	if [[ " $PARTS " == *" page "* ]]; then
+		for size in $SIZES; do
+			one_node "$size"
+			rm -rf "$WORK/r1"
+		done
+	fi
+	[ "$CLUSTER" = 1 ] && [[ " $PARTS " == *" cluster "* ]] && cluster
+	[[ " $PARTS " == *" surfaces "* ]] && surfaces
 	echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

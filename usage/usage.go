@@ -78,6 +78,11 @@ type Counter struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	// sources are counts kept outside the counter (per-request tallies
+	// in atomics), drained into it before every report and total.
+	sourcesMu sync.Mutex
+	sources   []func(add func(key string, n int64))
+
 	mu      sync.Mutex
 	month   string
 	counts  map[string]int64 // this month's renders by this node, by domain
@@ -119,9 +124,32 @@ func (c *Counter) rollLocked(m string) {
 	}
 }
 
+// AddSource registers drain, which moves the counts that a hot path kept
+// outside the counter into it by calling add (AddN) for each. A hot path
+// that counts every request cannot afford AddN each time (a clock read,
+// a month's name, a key and a map write under one lock); it counts in
+// atomics and the counter drains them before each report and each total,
+// so a total read here is exact for this node. A count drained just after
+// the month turned goes to the new month: at most one report interval's.
+func (c *Counter) AddSource(drain func(add func(key string, n int64))) {
+	c.sourcesMu.Lock()
+	c.sources = append(c.sources, drain)
+	c.sourcesMu.Unlock()
+}
+
+// drain moves every source's counts into the counter.
+func (c *Counter) drain() {
+	c.sourcesMu.Lock()
+	defer c.sourcesMu.Unlock()
+	for _, d := range c.sources {
+		d(c.AddN)
+	}
+}
+
 // Total returns domain's renders this month across the cluster, as known
 // here.
 func (c *Counter) Total(domain string) (int64, error) {
+	c.drain()
 	m := Month(c.now())
 	var total int64
 	mine := int64(0)
@@ -150,6 +178,7 @@ func (c *Counter) Total(domain string) (int64, error) {
 
 // Report proposes this node's running totals if they changed.
 func (c *Counter) Report(ctx context.Context) error {
+	c.drain()
 	c.mu.Lock()
 	if len(c.changed) == 0 {
 		c.mu.Unlock()
