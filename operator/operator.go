@@ -75,17 +75,24 @@ func NewAuth(state *storage.State, configuredToken string) *Auth {
 }
 
 // Check reports whether token is a valid admin token. It compares SHA-256
-// digests in constant time.
+// digests in constant time. Once the cluster holds a token hash, that hash
+// alone decides: a node's --admin-token counts only while none is
+// replicated yet (a bootstrap before its first commit, a joining node
+// catching up), so a reset (or any replacement) ends the old token on
+// every node, including the nodes that were started with it.
 func (a *Auth) Check(token string) bool {
 	if token == "" {
 		return false
 	}
 	got := secret.Hash(token)
-	ok := a.configured != "" && secret.Equal(got, a.configured)
-	if v, err := a.state.Get([]byte(keyToken)); err == nil && secret.Equal(got, string(v)) {
-		ok = true
+	v, err := a.state.Get([]byte(keyToken))
+	switch {
+	case err == nil:
+		return secret.Equal(got, string(v))
+	case errors.Is(err, storage.ErrNotFound):
+		return a.configured != "" && secret.Equal(got, a.configured)
 	}
-	return ok
+	return false
 }
 
 // StoreToken replicates the hash of token so that every node accepts it

@@ -72,8 +72,8 @@ func newState(t *testing.T) *storage.State {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// An admin token is accepted when it is the node's configured token or
-// matches the replicated hash, and nothing else is.
+// An admin token is accepted when it matches the replicated hash, or,
+// while none is replicated, the node's configured token; nothing else is.
 func TestCheck(t *testing.T) {
 	configured := NewToken()
 	replicated := NewToken()
@@ -86,7 +86,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{name: "replicated token", stored: replicated, token: replicated, want: true},
 		{name: "configured token", configured: configured, token: configured, want: true},
-		{name: "configured token beside another replicated one", configured: configured, stored: replicated, token: configured, want: true},
+		{name: "configured token beside another replicated one", configured: configured, stored: replicated, token: configured, want: false},
 		{name: "replicated token beside a configured one", configured: configured, stored: replicated, token: replicated, want: true},
 		{name: "wrong token", configured: configured, stored: replicated, token: NewToken(), want: false},
 		{name: "empty token", configured: configured, stored: replicated, token: "", want: false},
