@@ -32,6 +32,11 @@ const whyControl = "control characters (such as NUL, CR or LF) are not allowed"
 
 // cleanPath does CleanPath's work; it returns why p is refused, or "".
 func cleanPath(p string) (string, string) {
+	if plainPath(p) {
+		// Nothing to decode or escape (the usual case, on every hit's
+		// path): no copy.
+		return removeDotSegments(p), ""
+	}
 	out := make([]byte, 0, len(p))
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -59,6 +64,17 @@ func cleanPath(p string) (string, string) {
 		}
 	}
 	return removeDotSegments(string(out)), ""
+}
+
+// plainPath reports whether every byte of p is kept as it is: unreserved
+// or a raw path character, so no escape to decode or make.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !isUnreserved(c) && !isPathRaw(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // removeDotSegments is RFC 3986's remove_dot_segments (section 5.2.4) on a

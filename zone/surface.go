@@ -166,11 +166,11 @@ func (s *Surface) Site(host string) (edge.Site, bool) {
 	if !ok || name == "" || strings.Contains(name, ".") {
 		return nil, false
 	}
-	z, ok := s.view.zone(name)
-	if !ok || !z.Active {
+	st, ok := s.view.site(s, name)
+	if !ok {
 		return nil, false
 	}
-	return &site{s: s, z: z}, true
+	return st, true
 }
 
 // site is one zone's share of the surface.
@@ -180,12 +180,24 @@ type site struct {
 }
 
 // object is what a request asks of a zone: its path (CleanPath's form),
-// the versions that apply to it, and its base key (zone, hard versions,
-// path and query) under which a node remembers it.
+// its path and query, and the versions that apply to it.
 type object struct {
-	path, pq, base string
-	v              Versions
+	path, pq string
+	v        Versions
 }
+
+// appendBase appends o's base key (zone, hard versions, path and query),
+// under which a node remembers the object, to b.
+func (st *site) appendBase(b []byte, o object) []byte {
+	b = append(b, "asset/"...)
+	b = append(b, st.z.ID...)
+	b = append(b, '/')
+	b = append(b, o.v.Key...)
+	return append(b, o.pq...)
+}
+
+// base is o's base key as a string.
+func (st *site) base(o object) string { return string(st.appendBase(nil, o)) }
 
 func (st *site) objectOf(r *http.Request) (object, error) {
 	p, err := origin.CleanPath(r.URL.EscapedPath())
@@ -199,8 +211,7 @@ func (st *site) objectOf(r *http.Request) (object, error) {
 	if len(pq) > MaxPurgeValueLen*2 {
 		return object{}, errBadKey
 	}
-	v := st.s.view.versions(st.z, p)
-	return object{path: p, pq: pq, v: v, base: "asset/" + st.z.ID + "/" + v.Key + pq}, nil
+	return object{path: p, pq: pq, v: st.s.view.versions(st.z, p)}, nil
 }
 
 // Key implements edge.Site. GET and HEAD are cached under the object's
@@ -219,7 +230,9 @@ func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
 		return buf, false, err
 	}
 	now := st.s.cfg.Now()
-	e := st.s.entry(o.base)
+	// The base key goes in buf's spare room, which the key then
+	// overwrites: no allocation once buf has grown.
+	e := st.s.entryBytes(st.appendBase(buf[len(buf):], o))
 	if e != nil && now.Before(e.expires) && st.tagsCurrent(e) && st.softCurrent(e, o.v) {
 		if e.env.Pass {
 			return buf, false, nil
@@ -298,9 +311,10 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 	if err != nil {
 		return nil, edge.Miss, err
 	}
-	prev := st.s.entry(o.base)
+	base := st.base(o)
+	prev := st.s.entry(base)
 	if prev != nil && prev.answer != nil && st.tagsCurrent(prev) && !st.softCurrent(prev, o.v) {
-		st.s.revalidate(o.base, key)
+		st.s.revalidate(base, key)
 		return nil, edge.Hit, staleError{prev.answer}
 	}
 	a, e, outcome, err := st.s.get(ctx, key)
@@ -314,7 +328,7 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 	}
 	if err != nil {
 		if errors.Is(err, errPass) {
-			st.s.remember(o.base, &entry{key: key, expires: st.s.cfg.Now().Add(TTLPass), ttl: TTLPass, env: envelope{Pass: true, PathSoft: o.v.Soft}})
+			st.s.remember(base, &entry{key: key, expires: st.s.cfg.Now().Add(TTLPass), ttl: TTLPass, env: envelope{Pass: true, PathSoft: o.v.Soft}})
 			return nil, edge.Miss, errPass
 		}
 		// stale-if-error: whatever failed (the origin, the owner), a copy
@@ -324,7 +338,7 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 		}
 		return nil, edge.Miss, err
 	}
-	st.s.remember(o.base, e)
+	st.s.remember(base, e)
 	st.meter(func(m *Meter) {
 		m.Bytes(st.z, int64(len(a.Body())))
 		if outcome == edge.Hit {
@@ -393,6 +407,13 @@ func (s *Surface) entry(base string) *entry {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.entries[base]
+}
+
+// entryBytes is entry of a base key in bytes, without copying it.
+func (s *Surface) entryBytes(base []byte) *entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.entries[string(base)]
 }
 
 func (s *Surface) remember(base string, e *entry) {

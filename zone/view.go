@@ -17,15 +17,14 @@ type view struct {
 
 	mu    sync.RWMutex
 	idx   uint64
-	zones map[string]zoneOrNone
-	vers  map[string]Versions // zone ID + path
-	tags  map[string][2]uint64
+	zones map[string]*site // nil: no active zone of the name
+	vers  map[idKey]Versions  // zone ID, path
+	tags  map[idKey][2]uint64 // zone ID, tag
 }
 
-type zoneOrNone struct {
-	z  Zone
-	ok bool
-}
+// idKey is a zone ID and a path or tag: a map key that costs no
+// allocation to look up, unlike their concatenation.
+type idKey struct{ id, name string }
 
 // maxViewEntries bounds each map; past it the map starts over.
 const maxViewEntries = 50_000
@@ -51,39 +50,46 @@ func (v *view) current() bool {
 	v.mu.Lock()
 	if idx != v.idx || v.zones == nil {
 		v.idx = idx
-		v.zones, v.vers, v.tags = map[string]zoneOrNone{}, map[string]Versions{}, map[string][2]uint64{}
+		v.zones, v.vers, v.tags = map[string]*site{}, map[idKey]Versions{}, map[idKey][2]uint64{}
 	}
 	v.mu.Unlock()
 	return true
 }
 
-func (v *view) zone(name string) (Zone, bool) {
+// site returns s's site of the active zone named name, made once per
+// applied index, so that a hit does not allocate one.
+func (v *view) site(s *Surface, name string) (*site, bool) {
+	lookup := func() *site {
+		if z, err := ByName(v.state, name); err == nil && z.Active {
+			return &site{s: s, z: z}
+		}
+		return nil
+	}
 	if !v.current() {
-		z, err := ByName(v.state, name)
-		return z, err == nil
+		st := lookup()
+		return st, st != nil
 	}
 	v.mu.RLock()
-	e, hit := v.zones[name]
+	st, hit := v.zones[name]
 	v.mu.RUnlock()
 	if hit {
-		return e.z, e.ok
+		return st, st != nil
 	}
-	z, err := ByName(v.state, name)
-	e = zoneOrNone{z, err == nil}
+	st = lookup()
 	v.mu.Lock()
 	if len(v.zones) >= maxViewEntries {
-		v.zones = map[string]zoneOrNone{}
+		v.zones = map[string]*site{}
 	}
-	v.zones[name] = e
+	v.zones[name] = st
 	v.mu.Unlock()
-	return e.z, e.ok
+	return st, st != nil
 }
 
 func (v *view) versions(z Zone, path string) Versions {
 	if !v.current() {
 		return VersionsOf(v.state, z, path)
 	}
-	k := z.ID + path
+	k := idKey{z.ID, path}
 	v.mu.RLock()
 	e, hit := v.vers[k]
 	v.mu.RUnlock()
@@ -93,7 +99,7 @@ func (v *view) versions(z Zone, path string) Versions {
 	e = VersionsOf(v.state, z, path)
 	v.mu.Lock()
 	if len(v.vers) >= maxViewEntries {
-		v.vers = map[string]Versions{}
+		v.vers = map[idKey]Versions{}
 	}
 	v.vers[k] = e
 	v.mu.Unlock()
@@ -104,7 +110,7 @@ func (v *view) tag(id, tag string) (hard, soft uint64) {
 	if !v.current() {
 		return TagVersion(v.state, id, tag)
 	}
-	k := id + "\x00" + tag
+	k := idKey{id, tag}
 	v.mu.RLock()
 	e, hit := v.tags[k]
 	v.mu.RUnlock()
@@ -114,7 +120,7 @@ func (v *view) tag(id, tag string) (hard, soft uint64) {
 	e[0], e[1] = TagVersion(v.state, id, tag)
 	v.mu.Lock()
 	if len(v.tags) >= maxViewEntries {
-		v.tags = map[string][2]uint64{}
+		v.tags = map[idKey][2]uint64{}
 	}
 	v.tags[k] = e
 	v.mu.Unlock()
