@@ -251,7 +251,10 @@ func pathsOf(norm []string) []string {
 // queues their renders below live traffic. paths are page references as
 // page.NormalizeRef takes them — paths, or absolute URLs on the domain —
 // at most MaxRefreshPaths. kind names the jobs ("refresh", "webhook").
-func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []string, kind string) (domain.Domain, []jobs.Job, error) {
+// With keep (the webhook refresh, a Cache API refresh with
+// keepUntilReplaced) nothing is deleted: each page is re-rendered in
+// place and replaced only if the quality guard accepts the new render.
+func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []string, kind string, keep bool) (domain.Domain, []jobs.Job, error) {
 	if len(paths) > MaxRefreshPaths {
 		return domain.Domain{}, nil, ErrTooManyPaths
 	}
@@ -263,22 +266,26 @@ func (s *Service) Refresh(ctx context.Context, accountID, host string, paths []s
 	if err != nil {
 		return domain.Domain{}, nil, err
 	}
-	out, err := s.refresh(ctx, d, norm, kind)
+	out, err := s.refresh(ctx, d, norm, kind, keep)
 	return d, out, err
 }
 
-// refresh purges the normalised URLs' paths on d and queues their renders.
-func (s *Service) refresh(ctx context.Context, d domain.Domain, norm []string, kind string) ([]jobs.Job, error) {
+// refresh purges the normalised URLs' paths on d and queues their renders,
+// or with keep queues guarded re-renders without purging.
+func (s *Service) refresh(ctx context.Context, d domain.Domain, norm []string, kind string, keep bool) ([]jobs.Job, error) {
+	if keep {
+		return s.submit(kind, d, norm, s.cfg.Jobs.SubmitGuarded)
+	}
 	if _, err := s.purge(ctx, d, pathsOf(norm)); err != nil {
 		return nil, err
 	}
-	return s.submit(kind, d, norm)
+	return s.submit(kind, d, norm, s.cfg.Jobs.Submit)
 }
 
-func (s *Service) submit(kind string, d domain.Domain, urls []string) ([]jobs.Job, error) {
+func (s *Service) submit(kind string, d domain.Domain, urls []string, submit func(kind, accountID, domain, path string) (jobs.Job, error)) ([]jobs.Job, error) {
 	out := make([]jobs.Job, 0, len(urls))
 	for _, u := range urls {
-		j, err := s.cfg.Jobs.Submit(kind, d.AccountID, d.Domain, u)
+		j, err := submit(kind, d.AccountID, d.Domain, u)
 		if err != nil {
 			return out, err
 		}
@@ -287,8 +294,9 @@ func (s *Service) submit(kind string, d domain.Domain, urls []string) ([]jobs.Jo
 	return out, nil
 }
 
-// RefreshAll refreshes paths (default "/") on every domain of the account.
-func (s *Service) RefreshAll(ctx context.Context, accountID string, paths []string) (int, []jobs.Job, error) {
+// RefreshAll refreshes paths (default "/") on every domain of the account,
+// in place under the quality guard with keep (see Refresh).
+func (s *Service) RefreshAll(ctx context.Context, accountID string, paths []string, keep bool) (int, []jobs.Job, error) {
 	ds, err := s.cfg.Domains.List(ctx, accountID)
 	if err != nil {
 		return 0, nil, err
@@ -303,7 +311,7 @@ func (s *Service) RefreshAll(ctx context.Context, accountID string, paths []stri
 	// List's barrier covers every domain: no read per domain.
 	var all []jobs.Job
 	for _, d := range ds {
-		js, err := s.refresh(ctx, d, norm, "refresh")
+		js, err := s.refresh(ctx, d, norm, "refresh", keep)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -370,7 +378,7 @@ func (s *Service) Warm(ctx context.Context, accountID, host, sitemapURL string) 
 	if err != nil {
 		return domain.Domain{}, nil, err
 	}
-	js, err := s.submit("warm", d, urls)
+	js, err := s.submit("warm", d, urls, s.cfg.Jobs.Submit)
 	return d, js, err
 }
 

@@ -120,7 +120,7 @@ func TestRetriesOnlyWhatIsSafe(t *testing.T) {
 		})
 		ok := newNode(t, jsonAnswer(200, `{}`))
 		c, _ := client.New(client.Options{Endpoints: []string{cut.URL, ok.URL}})
-		if _, err := c.RefreshAll(ctx, nil); err == nil || ok.hits.Load() != 0 {
+		if _, err := c.RefreshAll(ctx, nil, client.RefreshOptions{}); err == nil || ok.hits.Load() != 0 {
 			t.Fatalf("err %v, second node hit %d times", err, ok.hits.Load())
 		}
 	})

@@ -216,22 +216,40 @@ func (c *Client) PurgeAll(ctx context.Context) (PurgeResult, error) {
 	return r, c.call(ctx, request{method: http.MethodPost, path: "/api/cache/purge-all", auth: authKey}, &r)
 }
 
+// RefreshOptions tune a refresh.
+type RefreshOptions struct {
+	// KeepUntilReplaced keeps each cached page until its re-render passes
+	// the quality guard, instead of deleting it first (seed 000's
+	// refresh): crawlers never meet a miss, and a worse render is
+	// rejected.
+	KeepUntilReplaced bool
+}
+
+// set adds the options to a refresh body.
+func (o RefreshOptions) set(body map[string]any) {
+	if o.KeepUntilReplaced {
+		body["keepUntilReplaced"] = true
+	}
+}
+
 // Refresh re-renders paths of a domain (nil: the server's defaults).
-func (c *Client) Refresh(ctx context.Context, host string, paths []string) (JobsResult, error) {
+func (c *Client) Refresh(ctx context.Context, host string, paths []string, opts RefreshOptions) (JobsResult, error) {
 	body := map[string]any{"domain": host}
 	if paths != nil {
 		body["paths"] = paths
 	}
+	opts.set(body)
 	var r JobsResult
 	return r, c.call(ctx, request{method: http.MethodPost, path: "/api/cache/refresh", auth: authKey, body: body}, &r)
 }
 
 // RefreshAll re-renders paths (nil: "/") of every domain of the account.
-func (c *Client) RefreshAll(ctx context.Context, paths []string) (JobsResult, error) {
+func (c *Client) RefreshAll(ctx context.Context, paths []string, opts RefreshOptions) (JobsResult, error) {
 	body := map[string]any{}
 	if paths != nil {
 		body["paths"] = paths
 	}
+	opts.set(body)
 	var r JobsResult
 	return r, c.call(ctx, request{method: http.MethodPost, path: "/api/cache/refresh-all", auth: authKey, body: body}, &r)
 }

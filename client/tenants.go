@@ -53,6 +53,7 @@ type Tenant struct {
 	WebsiteOrigin string          `json:"websiteOrigin,omitempty"`
 	APIOrigin     string          `json:"apiOrigin,omitempty"`
 	API           TenantAPIConfig `json:"api"`
+	Prerender     bool            `json:"prerender"`
 	Versions      TenantVersions  `json:"versions"`
 	CreatedBy     string          `json:"createdBy"`
 	CreatedAt     time.Time       `json:"createdAt"`
@@ -67,6 +68,7 @@ type TenantFields struct {
 	WebsiteDomain *string    `json:"websiteDomain,omitempty"`
 	WebsiteOrigin *string    `json:"websiteOrigin,omitempty"`
 	APIOrigin     *string    `json:"apiOrigin,omitempty"`
+	Prerender     *bool      `json:"prerender,omitempty"`
 }
 
 // TenantCreated is a create's answer.

@@ -69,24 +69,40 @@ type RenderSettings struct {
 	BlockTrackers  bool     `json:"blockTrackers"`
 }
 
+// QualitySettings tune the quality guard of a domain's background
+// re-renders.
+type QualitySettings struct {
+	SoftErrorMarkers []string `json:"softErrorMarkers"`
+}
+
+// RecacheSettings tune proactive recache of a domain's crawled pages.
+type RecacheSettings struct {
+	Enabled      bool    `json:"enabled"`
+	LeadFraction float64 `json:"leadFraction"`
+}
+
 // Domain is a registered site.
 type Domain struct {
-	Domain             string         `json:"domain"`
-	AccountID          string         `json:"accountId"`
-	Origin             string         `json:"origin"`
-	CacheTTL           int            `json:"cacheTtl"`
-	Render             RenderSettings `json:"render"`
-	MonthlyRenderLimit *int64         `json:"monthlyRenderLimit"`
-	CacheVersion       uint64         `json:"cacheVersion"`
-	CreatedAt          time.Time      `json:"createdAt"`
-	UpdatedAt          time.Time      `json:"updatedAt"`
+	Domain             string          `json:"domain"`
+	AccountID          string          `json:"accountId"`
+	Origin             string          `json:"origin"`
+	CacheTTL           int             `json:"cacheTtl"`
+	Render             RenderSettings  `json:"render"`
+	MonthlyRenderLimit *int64          `json:"monthlyRenderLimit"`
+	Quality            QualitySettings `json:"quality"`
+	Recache            RecacheSettings `json:"recache"`
+	CacheVersion       uint64          `json:"cacheVersion"`
+	CreatedAt          time.Time       `json:"createdAt"`
+	UpdatedAt          time.Time       `json:"updatedAt"`
 }
 
 // DomainSettings are the fields a domain create or update names; nil
 // fields are left out (unchanged, or on create their defaults). Reset
 // lists fields to send as null, which returns them to their defaults:
 // "cacheTtl", "render", "render.timeoutMs", "render.blockResources",
-// "render.blockTrackers", "monthlyRenderLimit".
+// "render.blockTrackers", "monthlyRenderLimit", "quality",
+// "quality.softErrorMarkers", "recache", "recache.enabled",
+// "recache.leadFraction".
 type DomainSettings struct {
 	Origin             *string
 	CacheTTL           *int
@@ -94,6 +110,9 @@ type DomainSettings struct {
 	BlockResources     []string
 	BlockTrackers      *bool
 	MonthlyRenderLimit *int64
+	SoftErrorMarkers   []string
+	RecacheEnabled     *bool
+	RecacheLead        *float64
 	Reset              []string
 }
 
@@ -119,16 +138,33 @@ func (s DomainSettings) MarshalJSON() ([]byte, error) {
 	if s.BlockTrackers != nil {
 		render["blockTrackers"] = *s.BlockTrackers
 	}
+	quality, recache := map[string]any{}, map[string]any{}
+	if s.SoftErrorMarkers != nil {
+		quality["softErrorMarkers"] = s.SoftErrorMarkers
+	}
+	if s.RecacheEnabled != nil {
+		recache["enabled"] = *s.RecacheEnabled
+	}
+	if s.RecacheLead != nil {
+		recache["leadFraction"] = *s.RecacheLead
+	}
+	nested := map[string]map[string]any{"render": render, "quality": quality, "recache": recache}
 	for _, f := range s.Reset {
-		if sub, ok := cutPrefix(f, "render."); ok {
-			render[sub] = nil
-		} else {
+		reset := false
+		for name, obj := range nested {
+			if sub, ok := cutPrefix(f, name+"."); ok {
+				obj[sub], reset = nil, true
+			}
+		}
+		if !reset {
 			m[f] = nil
 		}
 	}
-	if len(render) > 0 {
-		if _, reset := m["render"]; !reset {
-			m["render"] = render
+	for name, obj := range nested {
+		if len(obj) > 0 {
+			if _, reset := m[name]; !reset {
+				m[name] = obj
+			}
 		}
 	}
 	return json.Marshal(m)
@@ -225,11 +261,15 @@ const (
 
 // Job is one page render queued by a refresh or warm-up.
 type Job struct {
-	JobID     string    `json:"jobId"`
-	Domain    string    `json:"domain"`
-	Path      string    `json:"path"`
-	Status    string    `json:"status"`
-	Error     string    `json:"error,omitempty"`
+	JobID  string `json:"jobId"`
+	Domain string `json:"domain"`
+	Path   string `json:"path"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Rejected is the quality guard's reason when a guarded refresh kept
+	// the cached page ("status", "empty", "text", "title", "canonical",
+	// "soft-error", "failed").
+	Rejected  string    `json:"rejected,omitempty"`
 	Node      string    `json:"node"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`

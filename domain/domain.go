@@ -63,6 +63,10 @@ type Domain struct {
 	Render   RenderSettings `json:"render"`
 	// MonthlyRenderLimit overrides the plan's monthly renders when set.
 	MonthlyRenderLimit *int64 `json:"monthlyRenderLimit"`
+	// Quality tunes the quality guard of background re-renders.
+	Quality QualitySettings `json:"quality"`
+	// Recache tunes proactive recache of crawled pages.
+	Recache RecacheSettings `json:"recache"`
 	// CacheVersion is bumped by purges; it is part of every cache key.
 	CacheVersion uint64    `json:"cacheVersion"`
 	CreatedAt    time.Time `json:"createdAt"`
@@ -166,7 +170,8 @@ func (s *Service) Create(ctx context.Context, acct account.Account, p plan.Plan,
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
 	// A create is a partial update of the defaults.
-	d := merge(Domain{Domain: h, AccountID: acct.ID, CacheTTL: DefaultCacheTTL, Render: DefaultRender(), CreatedAt: now, UpdatedAt: now}, set)
+	d := merge(Domain{Domain: h, AccountID: acct.ID, CacheTTL: DefaultCacheTTL, Render: DefaultRender(),
+		Quality: DefaultQuality(), Recache: DefaultRecache(), CreatedAt: now, UpdatedAt: now}, set)
 	if _, err := consensus.Propose(ctx, s.raft, "create domain", cmdCreate, 1, map[string]any{"domain": d, "allowed": p.Sites}); err != nil {
 		return Domain{}, err
 	}

@@ -103,12 +103,18 @@ func TestCreateFillsDefaults(t *testing.T) {
 				d.CacheTTL, d.MonthlyRenderLimit = 60, ptr[int64](9)
 				d.Render = RenderSettings{TimeoutMs: 1000, BlockResources: []string{"other"}}
 			}},
+		{"quality and recache", "d.example.com", Settings{Origin: To("http://127.0.0.1:8080"),
+			Quality: To(QualityPatch{SoftErrorMarkers: To([]string{"Oops"})}), Recache: To(RecachePatch{LeadFraction: To(0.5)})},
+			func(d *Domain) {
+				d.Quality.SoftErrorMarkers = []string{"Oops"}
+				d.Recache.LeadFraction = 0.5
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := fx.create(t, a, tt.host, tt.set)
 			want := Domain{Domain: tt.host, AccountID: a.ID, Origin: "http://127.0.0.1:8080", CacheTTL: DefaultCacheTTL,
-				Render: DefaultRender(), CreatedAt: got.CreatedAt, UpdatedAt: got.CreatedAt}
+				Render: DefaultRender(), Quality: DefaultQuality(), Recache: DefaultRecache(), CreatedAt: got.CreatedAt, UpdatedAt: got.CreatedAt}
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("created\n got %+v\nwant %+v", got, want)

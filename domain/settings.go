@@ -74,6 +74,10 @@ type Settings struct {
 	CacheTTL           Field[int]         `json:"cacheTtl,omitzero"`
 	Render             Field[RenderPatch] `json:"render,omitzero"`
 	MonthlyRenderLimit Field[int64]       `json:"monthlyRenderLimit,omitzero"`
+	// Quality and Recache tune the quality guard and proactive recache
+	// (background.go).
+	Quality Field[QualityPatch] `json:"quality,omitzero"`
+	Recache Field[RecachePatch] `json:"recache,omitzero"`
 }
 
 // RenderPatch is the render object of Settings, with the same rules.
@@ -129,7 +133,7 @@ func (set Settings) normalize() (Settings, error) {
 	if f := set.MonthlyRenderLimit; f.Set && !f.Null && f.Value < 0 {
 		return Settings{}, bad("monthlyRenderLimit must be >= 0, or null for the plan's monthly renders")
 	}
-	return set, nil
+	return set.normalizeBackground()
 }
 
 // merge returns d with the fields set names changed and every other field
@@ -173,5 +177,5 @@ func merge(d Domain, set Settings) Domain {
 			d.MonthlyRenderLimit = &n
 		}
 	}
-	return d
+	return mergeBackground(d, set)
 }

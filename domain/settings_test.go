@@ -30,7 +30,9 @@ func customised() Domain {
 	return Domain{
 		Domain: "shop.example.com", AccountID: "acct_1", Origin: "https://origin.example.com",
 		CacheTTL: 3600, MonthlyRenderLimit: &limit, CacheVersion: 7, CreatedAt: at, UpdatedAt: at,
-		Render: RenderSettings{TimeoutMs: 5000, BlockResources: []string{"stylesheet"}, BlockTrackers: false},
+		Render:  RenderSettings{TimeoutMs: 5000, BlockResources: []string{"stylesheet"}, BlockTrackers: false},
+		Quality: QualitySettings{SoftErrorMarkers: []string{"oops"}},
+		Recache: RecacheSettings{Enabled: false, LeadFraction: 0.5},
 	}
 }
 
@@ -63,6 +65,15 @@ func TestMergeChangesOnlyWhatItNames(t *testing.T) {
 		{"monthlyRenderLimit 0", `{"monthlyRenderLimit":0}`, func(d *Domain) { d.MonthlyRenderLimit = ptr[int64](0) }},
 		{"monthlyRenderLimit null", `{"monthlyRenderLimit":null}`, func(d *Domain) { d.MonthlyRenderLimit = nil }},
 		{"two fields", `{"cacheTtl":600,"render":{"blockTrackers":true}}`, func(d *Domain) { d.CacheTTL, d.Render.BlockTrackers = 600, true }},
+		{"quality.softErrorMarkers", `{"quality":{"softErrorMarkers":[" Sorry ","sorry ","Not found",""]}}`, func(d *Domain) { d.Quality.SoftErrorMarkers = []string{"Sorry", "sorry", "Not found"} }},
+		{"quality.softErrorMarkers empty", `{"quality":{"softErrorMarkers":[]}}`, func(d *Domain) { d.Quality.SoftErrorMarkers = []string{} }},
+		{"quality.softErrorMarkers null", `{"quality":{"softErrorMarkers":null}}`, func(d *Domain) { d.Quality = DefaultQuality() }},
+		{"quality null", `{"quality":null}`, func(d *Domain) { d.Quality = DefaultQuality() }},
+		{"quality empty", `{"quality":{}}`, func(d *Domain) {}},
+		{"recache.enabled", `{"recache":{"enabled":true}}`, func(d *Domain) { d.Recache.Enabled = true }},
+		{"recache.leadFraction", `{"recache":{"leadFraction":0.25}}`, func(d *Domain) { d.Recache.LeadFraction = 0.25 }},
+		{"recache.leadFraction null", `{"recache":{"leadFraction":null}}`, func(d *Domain) { d.Recache.LeadFraction = DefaultRecacheLead }},
+		{"recache null", `{"recache":null}`, func(d *Domain) { d.Recache = DefaultRecache() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +122,11 @@ func TestNormalizeRefusesBadValues(t *testing.T) {
 		{"timeout too large", `{"render":{"timeoutMs":60001}}`, "render.timeoutMs"},
 		{"unknown resource type", `{"render":{"blockResources":["image","everything"]}}`, `unknown type "everything"`},
 		{"negative limit", `{"monthlyRenderLimit":-1}`, "monthlyRenderLimit must be >= 0"},
+		{"lead too small", `{"recache":{"leadFraction":0.001}}`, "recache.leadFraction must be between 0.01 and 0.9"},
+		{"lead too large", `{"recache":{"leadFraction":0.95}}`, "recache.leadFraction"},
+		{"too many markers", `{"quality":{"softErrorMarkers":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17","18","19","20","21"]}}`, "at most 20 markers"},
+		{"marker too long", `{"quality":{"softErrorMarkers":["` + strings.Repeat("x", 201) + `"]}}`, "at most 200 bytes"},
+		{"marker with a control character", `{"quality":{"softErrorMarkers":["a\nb"]}}`, "control characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,4 +217,22 @@ func FuzzSettings(f *testing.F) {
 			t.Fatalf("monthlyRenderLimit %d", *once.MonthlyRenderLimit)
 		}
 	})
+}
+
+// A domain stored before the quality and recache settings existed reads
+// with their defaults, and one that names them keeps what it names.
+func TestOldRecordsGetBackgroundDefaults(t *testing.T) {
+	var d Domain
+	if err := json.Unmarshal([]byte(`{"domain":"a.example.com","cacheTtl":60,"render":{"timeoutMs":0,"blockResources":[],"blockTrackers":true}}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(d.Quality, DefaultQuality()) || !reflect.DeepEqual(d.Recache, DefaultRecache()) {
+		t.Fatalf("quality %+v recache %+v, want the defaults", d.Quality, d.Recache)
+	}
+	if err := json.Unmarshal([]byte(`{"domain":"a.example.com","recache":{"enabled":false},"quality":{"softErrorMarkers":null}}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Recache != (RecacheSettings{Enabled: false, LeadFraction: DefaultRecacheLead}) || d.Quality.SoftErrorMarkers == nil || len(d.Quality.SoftErrorMarkers) != 0 {
+		t.Fatalf("quality %+v recache %+v", d.Quality, d.Recache)
+	}
 }

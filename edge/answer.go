@@ -81,7 +81,7 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("BrotliQuality %d: must be from 1 to %d", o.BrotliQuality, brotli.BestCompression))
 	}
 	if strings.ContainsAny(o.Cache, ";,\" \t\r\n") {
-		errs = append(errs, fmt.Errorf("Cache %q: must be a token", o.Cache))
+		errs = append(errs, fmt.Errorf("option Cache %q: must be a token", o.Cache))
 	}
 	return errors.Join(errs...)
 }

@@ -127,3 +127,38 @@ func TestRevocationIsFinalEverywhere(t *testing.T) {
 		}
 	})
 }
+
+// Once DELETE /api/domains/:domain returns 204 on one node, no node serves
+// the domain any more, not even for the few milliseconds before it applies
+// the delete: the delete answers only once every live node has applied
+// it. A person's request, which the render surface proxies to the origin,
+// shows whether a node still serves the host.
+func TestDeletedDomainIsServedNowhere(t *testing.T) {
+	fx := newFixture(t, 3)
+	s := newSite(t)
+	_, key := fx.account("deleted-domain@example.com", "agency")
+	const person = "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"
+	for i := range 20 {
+		host := fmt.Sprintf("www.gone%d.test", i)
+		if r := fx.do(i%3, "POST", "/api/domains", key, map[string]string{"domain": host, "origin": s.srv.URL}); r.Status != 201 {
+			t.Fatalf("round %d: create domain: %s", i, r)
+		}
+		if err := fx.c.WaitConverged(fx.ctx); err != nil {
+			t.Fatal(err)
+		}
+		for n := range 3 {
+			if r, err := crawl(fx.ctx, fx.c, n, host, "/data.json", person); err != nil || r.Status != 200 {
+				t.Fatalf("round %d: node %d before the delete: %v %v", i, n, r, err)
+			}
+		}
+		if r := fx.do(i%3, "DELETE", "/api/domains/"+host, key, nil); r.Status != 204 {
+			t.Fatalf("round %d: delete: %s", i, r)
+		}
+		for _, n := range []int{(i + 1) % 3, (i + 2) % 3} {
+			r, err := crawl(fx.ctx, fx.c, n, host, "/data.json", person)
+			if err != nil || r.Status != 404 {
+				t.Fatalf("round %d: node %d served the deleted domain: %v %v; want 404", i, n, r, err)
+			}
+		}
+	}
+}

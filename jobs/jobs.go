@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,15 +52,31 @@ var ErrNotFound = errkind.New(errkind.NotFound, "Job not found")
 
 // Job is one page render queued by a refresh or warm-up.
 type Job struct {
-	ID        string    `json:"jobId"`
-	AccountID string    `json:"-"`
-	Domain    string    `json:"domain"`
-	Path      string    `json:"path"`
-	State     string    `json:"status"`
-	Error     string    `json:"error,omitempty"`
+	ID        string `json:"jobId"`
+	AccountID string `json:"-"`
+	Domain    string `json:"domain"`
+	Path      string `json:"path"`
+	State     string `json:"status"`
+	Error     string `json:"error,omitempty"`
+	// Rejected is the quality guard's reason ("status", "empty", "text",
+	// "title", "canonical", "soft-error", "failed") when a guarded
+	// re-render was judged worse than the cached page, which was kept.
+	Rejected  string    `json:"rejected,omitempty"`
 	Node      string    `json:"node"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Kind names what queued the job ("refresh", "webhook", "warm").
+	Kind string `json:"-"`
+	// Guarded jobs re-render in place under the quality guard: the cached
+	// page is replaced only if the new render is not clearly worse.
+	Guarded bool `json:"-"`
+}
+
+// Rejection is what a RenderFunc's error says when the quality guard kept
+// the cached page: the reason, for the job's status.
+type Rejection interface {
+	error
+	QualityReason() string
 }
 
 // wire is a Job as it crosses between nodes: with its owner, whom the
@@ -69,8 +86,10 @@ type wire struct {
 	AccountID string `json:"accountId"`
 }
 
-// RenderFunc renders one page of a domain at background priority.
-type RenderFunc func(ctx context.Context, domain, path string) error
+// RenderFunc renders the page of job j (j.Domain, j.Path) at background
+// priority, under the quality guard when j.Guarded. An error that is a
+// Rejection marks the job rejected.
+type RenderFunc func(ctx context.Context, j Job) error
 
 // Runner queues and runs jobs. Safe for concurrent use.
 type Runner struct {
@@ -117,8 +136,13 @@ func (r *Runner) runOne(ctx context.Context, id string) {
 	if !ok {
 		return
 	}
-	if err := r.render(ctx, j.Domain, j.Path); err != nil {
+	if err := r.render(ctx, j); err != nil {
 		msg := err.Error()
+		var rej Rejection
+		if errors.As(err, &rej) {
+			r.update(id, Failed, msg, rej.QualityReason())
+			return
+		}
 		if e := errkind.Of(err); e != nil {
 			msg = e.Message
 		}
@@ -128,7 +152,7 @@ func (r *Runner) runOne(ctx context.Context, id string) {
 	r.update(id, Done, "")
 }
 
-func (r *Runner) update(id, state, msg string) (Job, bool) {
+func (r *Runner) update(id, state, msg string, rejected ...string) (Job, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	j, ok := r.jobs[id]
@@ -136,6 +160,10 @@ func (r *Runner) update(id, state, msg string) (Job, bool) {
 		return Job{}, false
 	}
 	j.State, j.Error, j.UpdatedAt = state, msg, time.Now().UTC()
+	j.Rejected = ""
+	if len(rejected) > 0 {
+		j.Rejected = rejected[0]
+	}
 	return *j, true
 }
 
@@ -157,8 +185,20 @@ func NewID(kind, domain, path string, now time.Time) string {
 
 // Submit queues a render of path on domain for accountID.
 func (r *Runner) Submit(kind, accountID, domain, path string) (Job, error) {
+	return r.submit(kind, accountID, domain, path, false)
+}
+
+// SubmitGuarded queues a re-render of path on domain for accountID that
+// replaces the cached page only if the quality guard accepts it (a
+// webhook refresh, a Cache API refresh with keepUntilReplaced).
+func (r *Runner) SubmitGuarded(kind, accountID, domain, path string) (Job, error) {
+	return r.submit(kind, accountID, domain, path, true)
+}
+
+func (r *Runner) submit(kind, accountID, domain, path string, guarded bool) (Job, error) {
 	now := time.Now().UTC()
-	j := &Job{ID: NewID(kind, domain, path, now), AccountID: accountID, Domain: domain, Path: path, State: Queued, Node: r.node, CreatedAt: now, UpdatedAt: now}
+	j := &Job{ID: NewID(kind, domain, path, now), AccountID: accountID, Domain: domain, Path: path, State: Queued, Node: r.node, CreatedAt: now, UpdatedAt: now,
+		Kind: kind, Guarded: guarded}
 	r.mu.Lock()
 	r.pruneLocked(now)
 	r.jobs[j.ID] = j

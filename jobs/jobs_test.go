@@ -60,8 +60,8 @@ func TestNewID(t *testing.T) {
 func TestJobStates(t *testing.T) {
 	release := make(chan error)
 	started := make(chan string, 4)
-	r := NewRunner("n1", func(ctx context.Context, domain, path string) error {
-		started <- path
+	r := NewRunner("n1", func(ctx context.Context, j Job) error {
+		started <- j.Path
 		return <-release
 	}, quiet())
 	ok, err := r.Submit("refresh", "acct_1", "a.example.com", "/ok")
@@ -108,7 +108,7 @@ func TestJobStates(t *testing.T) {
 // Past QueueSize waiting jobs, Submit refuses with a Retry-After and
 // forgets the job it could not queue.
 func TestQueueFull(t *testing.T) {
-	r := NewRunner("n1", func(context.Context, string, string) error { return nil }, quiet())
+	r := NewRunner("n1", func(context.Context, Job) error { return nil }, quiet())
 	for i := range QueueSize {
 		if _, err := r.Submit("warm", "acct_1", "a.example.com", fmt.Sprint("/", i)); err != nil {
 			t.Fatalf("job %d: %v", i, err)
@@ -211,5 +211,45 @@ func TestLookup(t *testing.T) {
 	b, _ := json.Marshal(j)
 	if strings.Contains(string(b), "acct_7") {
 		t.Fatalf("job JSON shows its account: %s", b)
+	}
+}
+
+// rejected is a render error saying the quality guard kept the page.
+type rejected struct{ reason string }
+
+func (r rejected) Error() string         { return "kept the cached page: " + r.reason }
+func (r rejected) QualityReason() string { return r.reason }
+
+// A guarded job reaches its RenderFunc marked as such, and a rejection
+// fails it with the guard's reason in its status.
+func TestGuardedJobReportsRejection(t *testing.T) {
+	seen := make(chan Job, 2)
+	r := NewRunner("n1", func(_ context.Context, j Job) error {
+		seen <- j
+		if j.Guarded {
+			return fmt.Errorf("render: %w", rejected{"title"})
+		}
+		return nil
+	}, quiet())
+	g, err := r.SubmitGuarded("webhook", "acct_1", "a.example.com", "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := r.Submit("refresh", "acct_1", "a.example.com", "/")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx, 1); close(done) }()
+	defer func() { cancel(); <-done }()
+	if j := <-seen; !j.Guarded || j.Kind != "webhook" {
+		t.Fatalf("first job as rendered: %+v", j)
+	}
+	if j := <-seen; j.Guarded || j.Kind != "refresh" {
+		t.Fatalf("second job as rendered: %+v", j)
+	}
+	if j := waitState(t, r, g.ID, Failed); j.Rejected != "title" || j.Error != "render: kept the cached page: title" {
+		t.Fatalf("rejected job: %+v", j)
+	}
+	if j := waitState(t, r, plain.ID, Done); j.Rejected != "" {
+		t.Fatalf("plain job: %+v", j)
 	}
 }

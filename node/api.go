@@ -1,6 +1,8 @@
 package node
 
 import (
+	"context"
+
 	"github.com/rendercache/rendercache/apikey"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/httpapi"
@@ -28,6 +30,10 @@ func (n *Node) newAPI(keys *apikey.Service, domains *domain.Service, webhooks *w
 		Domains:  domains,
 		Webhooks: webhooks,
 		Plans:    n.cfg.Plans,
+		Settled: func(ctx context.Context) error {
+			_, err := n.ctl.Settle(ctx)
+			return err
+		},
 	})
 	cacheapi.Register(api, cacheapi.Deps{
 		Keys:        keys,

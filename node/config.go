@@ -116,6 +116,10 @@ type Config struct {
 	// SMTPFrom is the sender of invite emails. Default
 	// rendercache@<TenantDomain>.
 	SMTPFrom string
+	// DNSResolver is the host:port of the DNS server that custom-domain
+	// verification asks for TXT records; empty asks the system's
+	// nameservers (/etc/resolv.conf).
+	DNSResolver string
 	// Fast uses short raft and gossip timings meant for loopback test
 	// clusters.
 	Fast bool
@@ -211,6 +215,11 @@ func (c Config) Validate() error {
 	if c.SMTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
 			errs = append(errs, fmt.Errorf("smtp-addr %q must be host:port: %w", c.SMTPAddr, err))
+		}
+	}
+	if c.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
+			errs = append(errs, fmt.Errorf("dns-resolver %q must be host:port: %w", c.DNSResolver, err))
 		}
 	}
 	if c.AssetMaxBytes <= 0 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,6 +32,7 @@ import (
 	"github.com/rendercache/rendercache/storage"
 	"github.com/rendercache/rendercache/tenant"
 	"github.com/rendercache/rendercache/tenantproxy"
+	"github.com/rendercache/rendercache/tenanttraffic"
 	"github.com/rendercache/rendercache/usage"
 	"github.com/rendercache/rendercache/webhook"
 	"github.com/rendercache/rendercache/zone"
@@ -64,6 +64,8 @@ type Node struct {
 	assets  *zone.Surface
 	tenants *tenant.Service
 	sites   *tenantproxy.Surface
+	render  *page.Surface // the render surface, once the public handler exists
+	traffic *tenanttraffic.Service
 
 	httpLn, internalLn net.Listener
 	httpSrv, intSrv    *http.Server
@@ -123,6 +125,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	usage.Register(fsm)
 	zone.Register(fsm)
 	tenant.Register(fsm)
+	tenanttraffic.Register(fsm)
 
 	// 4. Raft, with membership read through an adapter over gossip.
 	rcfg := consensus.Default()
@@ -195,6 +198,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.startCacheControl(runCtx, domains, policy)
 	api := n.newAPI(keys, domains, webhooks)
 	n.registerZoneAPI(api, keys, policy)
+	if err := n.startTraffic(runCtx); err != nil {
+		return nil, err
+	}
 	if err := n.registerTenantAPI(api, keys, policy); err != nil {
 		return nil, err
 	}
@@ -211,7 +217,9 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	internal.Handle(cache.PathPrefix, cache.Handler(append([]*cache.Group{n.pages.Group(), n.assets.Group()}, n.sites.Groups()...)...))
 	internal.Handle(cachectl.PathPrefix, n.ctl.Handler())
 	internal.Handle(jobs.PathPrefix, n.jobs.Handler())
+	internal.Handle(page.PathPrefix, n.pages.Handler())
 	internal.Handle(ratelimit.PathPrefix, n.limiter.Handler())
+	internal.Handle(tenanttraffic.PathPrefix, n.traffic.Handler())
 	n.intSrv = &http.Server{Handler: peer.Require(cfg.ClusterKey, internal), ReadHeaderTimeout: 10 * time.Second}
 	// net/http's own answers to unparseable requests get JSON bodies too.
 	n.serve(n.httpSrv, httpapi.WrapListener(n.httpLn))
@@ -336,11 +344,17 @@ func (n *Node) Stop(ctx context.Context) error {
 		if err := n.usage.Report(shutCtx); err != nil {
 			n.log.Warn("final usage report failed; the renders since the last report are not counted", "err", err)
 		}
+		if err := n.traffic.Stop(shutCtx); err != nil {
+			n.log.Warn("final tenant traffic report failed; the requests since the last report are not counted", "err", err)
+		}
 		if err := n.raft.Leave(shutCtx); err != nil {
 			n.log.Warn("leaving raft failed; the leader removes this node when gossip reports it left", "err", err)
 		}
+		// A leave that no member confirmed (every peer stopping at the
+		// same moment) is not a failed stop: gossip is shut down either
+		// way, and the others declare this node dead instead of left.
 		if err := n.members.Leave(shutCtx); err != nil {
-			errs = append(errs, err)
+			n.log.Warn("leaving the gossip cluster was not confirmed; the other members will declare this node dead", "err", err)
 		}
 		errs = append(errs, n.closeAll()...)
 		n.log.Info("node stopped")
@@ -431,13 +445,4 @@ func (n *Node) closeAll() []error {
 		}
 	}
 	return errs
-}
-
-// hostname is the default node name.
-func hostname() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "rendercache"
-	}
-	return h
 }

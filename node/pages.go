@@ -65,7 +65,7 @@ func (n *Node) startPages(ctx context.Context, policy origin.Policy) error {
 		Bytes:    n.cfg.CacheBytes,
 		Store:    n.store,
 		Renderer: renderer,
-		Domain:   func(host string) (domain.Domain, error) { return domain.Lookup(state, host) },
+		Domain:   n.renderDomain,
 		Fresh:    n.raft.Fresh,
 		Version:  func(d domain.Domain, path string) string { return domain.Version(state, d, path) },
 		// The quota gate is cachectl's, which is created after the page
@@ -100,9 +100,13 @@ func (n *Node) publicHandler(api *httpapi.Router, keys *apikey.Service, policy o
 		Node:         n.cfg.Name,
 		Logger:       n.log.With("subsystem", "page"),
 	})
-	// Tenant hosts get the x-cachely-* fields around edge's answers.
+	n.render = surface
+	// Tenant hosts get the x-cachely-* fields around edge's answers. The
+	// tenant surface comes first: a prerendering tenant's host is a
+	// domain to the render surface too (renderDomain), and only its
+	// crawlers' page requests may go there (tenantproxy hands them over).
 	return n.sites.Wrap(edge.NewHandler(edge.Config{
-		Surfaces:  []edge.Surface{surface, n.assets, n.sites},
+		Surfaces:  []edge.Surface{n.sites, n.assets, surface},
 		API:       api,
 		APIRoutes: api.HasRoute,
 		Fresh:     n.raft.Fresh,
@@ -138,25 +142,38 @@ func (n *Node) startCacheControl(ctx context.Context, domains *domain.Service, p
 	client := n.peerClient(30 * time.Second)
 	n.limiter = ratelimit.New(n.ring, n.peerClient(2*time.Second), n.log.With("subsystem", "ratelimit"))
 	state := n.db.State()
-	n.jobs = jobs.NewRunner(n.cfg.Name, func(ctx context.Context, host, path string) error {
+	n.jobs = jobs.NewRunner(n.cfg.Name, func(ctx context.Context, j jobs.Job) error {
 		// Another node queued the job after reading the domain: if it is
 		// not here yet, it arrives with a fresh read.
-		d, err := domain.Lookup(state, host)
+		d, err := domain.Lookup(state, j.Domain)
 		if errors.Is(err, domain.ErrNotFound) {
 			if err := n.raft.Fresh(ctx); err != nil {
 				return err
 			}
-			d, err = domain.Lookup(state, host)
+			d, err = domain.Lookup(state, j.Domain)
 		}
 		if err != nil {
 			return err
 		}
+		var rejected error
 		for _, v := range []render.Variant{render.Desktop, render.Mobile} {
-			if _, _, err := n.pages.Get(ctx, d, v, path, render.Background); err != nil {
+			if !j.Guarded {
+				if _, _, err := n.pages.Get(ctx, d, v, j.Path, render.Background); err != nil {
+					return err
+				}
+				continue
+			}
+			// A guarded refresh re-renders in place on the page's owner
+			// and keeps the cached page if the render is clearly worse.
+			o, err := n.pages.Refresh(ctx, d, v, j.Path, j.Kind)
+			if err != nil {
 				return err
 			}
+			if rejected == nil {
+				rejected = o.Err()
+			}
 		}
-		return nil
+		return rejected
 	}, n.log.With("subsystem", "jobs"))
 	workers := n.cfg.RenderConcurrency
 	if workers <= 0 {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -32,7 +33,8 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 	if err != nil {
 		return fmt.Errorf("tenant data key: %w", err)
 	}
-	n.tenants = tenant.NewService(n.raft, n.db.State(), tenant.Options{Policy: policy, Box: box, TenantDomain: n.cfg.TenantDomain})
+	n.tenants = tenant.NewService(n.raft, n.db.State(), tenant.Options{Policy: policy, Box: box, TenantDomain: n.cfg.TenantDomain,
+		Resolver: tenant.NewResolver(n.cfg.DNSResolver), ProductDomains: n.productDomains()})
 	// The tenant hosts' surface (served by edge, its "api" and "site"
 	// groups by the peer handler).
 	n.sites = tenantproxy.New(tenantproxy.Config{
@@ -47,7 +49,9 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 		MaxObject:    n.cfg.AssetMaxBytes,
 		Policy:       policy,
 		Node:         n.cfg.Name,
+		Prerender:    n.prerenderSite,
 		Logger:       n.log,
+		Observer:     n.traffic,
 	})
 	publicURL := n.cfg.PublicURL
 	if publicURL == "" {
@@ -64,9 +68,24 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 			return err
 		},
 	}
+	deps.Traffic = n.traffic
 	if n.cfg.SMTPAddr != "" {
 		deps.Mailer = invitemail.New(invitemail.Config{Addr: n.cfg.SMTPAddr, From: n.cfg.SMTPFrom, TenantDomain: n.cfg.TenantDomain})
 	}
+	if deps.Checks, err = n.newChecks(policy); err != nil {
+		return err
+	}
 	tenants.Register(api, deps)
 	return nil
+}
+
+// productDomains are the hosts, besides --tenant-domain, that the node
+// serves itself and no tenant's custom domain may take: --cdn-domain and
+// the host of --public-url.
+func (n *Node) productDomains() []string {
+	out := []string{n.cfg.CDNDomain}
+	if u, err := url.Parse(n.cfg.PublicURL); err == nil && u.Hostname() != "" {
+		out = append(out, u.Hostname())
+	}
+	return out
 }

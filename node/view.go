@@ -165,7 +165,19 @@ func (n *Node) registerCacheMetrics(gauge func(name, help string, f func() float
 		}),
 		gauge("rendercache_l2_bytes", "Bytes of pages in this node's on-disk L2.", func() float64 { b, _ := n.store.Size(); return float64(b) }),
 		gauge("rendercache_l2_entries", "Pages in this node's on-disk L2.", func() float64 { _, e := n.store.Size(); return float64(e) }),
+		n.pages.Collector(),
 	)
+	// The render pool's queue, wait and stage metrics. An injected
+	// renderer (tests share one browser between nodes) has its own when it
+	// is a pool; each node's registry is its own, so registering it on
+	// several is no duplicate.
+	var renderer any = n.cfg.Renderer
+	if n.browser != nil {
+		renderer = n.browser
+	}
+	if c, ok := renderer.(interface{ Collector() prometheus.Collector }); ok {
+		n.registry.MustRegister(c.Collector())
+	}
 	if n.browser == nil {
 		return
 	}

@@ -7,4 +7,11 @@
 // re-rendering them in the background, never lets a failed render replace
 // a good page, passes people through to the origin, and answers the
 // prerender-compatible endpoints.
+//
+// Background re-renders (stale-while-revalidate, guarded refreshes,
+// proactive recache) go through the quality guard (package page/quality):
+// a render clearly worse than the cached page is rejected, counted,
+// logged and retried with backoff while the good page stays. The owner of
+// each page keeps a bounded index of the pages crawlers asked for and
+// re-renders them before they expire (recache.go).
 package page

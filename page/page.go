@@ -131,6 +131,16 @@ func parseValue(b []byte) (valueMeta, []byte, error) {
 	return m, b[n:], nil
 }
 
+// DecodeValue returns the answer a cache or L2 value holds, for tools and
+// tests that read a node's L2 directly.
+func DecodeValue(v []byte) (*edge.Answer, error) {
+	_, ans, err := parseValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return edge.Decode(ans)
+}
+
 // restamp returns a new value of the answer bytes ans under envelope m:
 // the L2 fill marks its value as its own without decoding or compressing
 // the page again.

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/rendercache/rendercache/cache"
@@ -63,6 +64,9 @@ type Config struct {
 	Rendered func(d domain.Domain)
 	// RenderTimeout is the default per-render timeout (--render-timeout).
 	RenderTimeout time.Duration
+	// Recache bounds proactive recache on this node; zero fields take
+	// their defaults.
+	Recache RecacheConfig
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -71,6 +75,9 @@ type Config struct {
 // Stats counts what the service did, for metrics.
 type Stats struct {
 	Renders, RenderFailures, L2Hits, Revalidations atomic.Int64
+	// Recaches counts proactive re-renders started; Rejections the
+	// background re-renders the quality guard rejected.
+	Recaches, Rejections atomic.Int64
 }
 
 // Service answers page requests from the cluster-wide render cache. Safe
@@ -80,6 +87,11 @@ type Service struct {
 	group   *cache.Group
 	renders singleflight.Group // one render per page key, whatever the bucket
 	stats   Stats
+
+	rerenders  singleflight.Group // one guarded re-render per page key
+	guard      guardBook
+	rejections *prometheus.CounterVec
+	recache    *recacher
 
 	bg     sync.WaitGroup
 	ctx    context.Context // cancelled by Close; parents background renders
@@ -100,8 +112,9 @@ func New(cfg Config) *Service {
 	if cfg.Version == nil {
 		cfg.Version = func(d domain.Domain, _ string) string { return strconv.FormatUint(d.CacheVersion, 10) }
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, guard: guardBook{pages: map[string]*guardState{}}, rejections: newRejections()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.recache = newRecacher(s, cfg.Recache)
 	s.group = cache.New(cache.Config{
 		Name:  GroupName,
 		Bytes: cfg.Bytes,
@@ -112,6 +125,8 @@ func New(cfg Config) *Service {
 		Ring:        cfg.Ring,
 		Client:      cfg.Client,
 	})
+	s.bg.Add(1)
+	go func() { defer s.bg.Done(); s.recache.run(s.ctx) }()
 	return s
 }
 
@@ -220,10 +235,16 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 		return nil, err
 	}
 	now := s.cfg.Now()
+	// A live fill is a crawler asking (or a prerender middleware for
+	// one): the page joins the recache index; jobs fill in the background.
+	crawled := cache.Hint(ctx) != "bg"
 	if raw, _, ok, err := s.cfg.Store.Get(pageKey); err != nil {
 		s.cfg.Logger.Warn("page store read failed; rendering", "key", pageKey, "err", err)
 	} else if ok {
-		if v, err := s.fromL2(raw, k, d, now); err == nil {
+		if v, renderedAt, err := s.fromL2(raw, k, d, now); err == nil {
+			if crawled {
+				s.recache.asked(k, d, renderedAt, now)
+			}
 			return v, nil
 		}
 	}
@@ -232,11 +253,17 @@ func (s *Service) fill(ctx context.Context, gkey string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	prio := render.Live
-	if cache.Hint(ctx) == "bg" {
-		prio = render.Background
+	prio := render.Background
+	if crawled {
+		prio = render.Live
 	}
-	return s.renderShared(ctx, k, d, prio)
+	v, err := s.renderShared(ctx, k, d, prio)
+	if err == nil && crawled {
+		if m, _, perr := parseValue(v); perr == nil {
+			s.recache.asked(k, d, m.renderedAt, now)
+		}
+	}
+	return v, err
 }
 
 // domain looks host up in local state and, if it is not there, once more
@@ -256,25 +283,26 @@ func (s *Service) domain(ctx context.Context, host string) (domain.Domain, error
 // fromL2 turns an L2 copy into this fill's value: a stale page is served
 // and re-rendered in the background, and an answer whose TTL the domain
 // has changed since gets the new one (which only re-encodes it).
-func (s *Service) fromL2(raw []byte, k Key, d domain.Domain, now time.Time) ([]byte, error) {
+func (s *Service) fromL2(raw []byte, k Key, d domain.Domain, now time.Time) ([]byte, time.Time, error) {
 	m, ans, err := parseValue(raw)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	a, err := edge.Decode(ans)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	s.stats.L2Hits.Add(1)
 	ttl := TTL(d)
 	if !Fresh(m.renderedAt, now, ttl) {
 		s.revalidate(k, d)
 	}
+	renderedAt := m.renderedAt
 	m.source, m.filledAt = FromL2, now
 	if a.TTL() != ttl {
-		return appendValue(nil, m, a.WithTTL(ttl)), nil
+		return appendValue(nil, m, a.WithTTL(ttl)), renderedAt, nil
 	}
-	return restamp(m, ans), nil
+	return restamp(m, ans), renderedAt, nil
 }
 
 // renderShared renders k once however many fills and revalidations ask at
@@ -307,37 +335,65 @@ func renderFailed(why string, err error) error {
 // or an empty page is an error, so it never enters the cache nor replaces
 // a good page.
 func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio render.Priority) ([]byte, error) {
+	res, err := s.renderRaw(ctx, k, d, prio)
+	if errors.Is(err, render.ErrQueueFull) {
+		return nil, err // not a render: keep the queue's Retry-After
+	}
+	if err == nil {
+		err = failedResult(res)
+	}
+	if err != nil {
+		s.stats.RenderFailures.Add(1)
+		return nil, err
+	}
+	return s.keep(k, d, res), nil
+}
+
+// renderRaw renders k of d at prio. A timeout and a page that could not
+// be loaded are renderFailed errors; a full queue is render.ErrQueueFull.
+func (s *Service) renderRaw(ctx context.Context, k Key, d domain.Domain, prio render.Priority) (render.Result, error) {
 	timeout := s.cfg.RenderTimeout
 	if d.Render.TimeoutMs > 0 {
 		timeout = time.Duration(d.Render.TimeoutMs) * time.Millisecond
 	}
 	req := render.Request{
-		URL:           d.Origin + k.URL,
-		Variant:       k.Variant,
-		Priority:      prio,
+		URL:      d.Origin + k.URL,
+		Variant:  k.Variant,
+		Priority: prio,
+		// Renders are shared fairly between customers' domains, not
+		// between origins (several domains may share one).
+		Domain:        d.Domain,
 		Timeout:       timeout,
 		BlockTypes:    d.Render.BlockResources, // nil keeps the renderer's defaults
 		AllowTrackers: !d.Render.BlockTrackers,
 	}
 	s.stats.Renders.Add(1)
 	res, err := s.cfg.Renderer.Render(ctx, req)
-	var failed error
 	switch {
 	case errors.Is(err, render.ErrQueueFull):
-		return nil, err // not a render: keep the queue's Retry-After
+		return res, err
 	case errors.Is(err, render.ErrTimeout):
-		failed = renderFailed("timed out", nil)
+		return res, renderFailed("timed out", nil)
 	case err != nil:
-		failed = renderFailed("the page could not be loaded", err)
+		return res, renderFailed("the page could not be loaded", err)
+	}
+	return res, nil
+}
+
+// failedResult says why a render's result is not worth caching at all: an
+// origin 5xx, or a rendered page with an empty body.
+func failedResult(res render.Result) error {
+	switch {
 	case res.Status >= 500:
-		failed = renderFailed(fmt.Sprintf("the origin answered %d", res.Status), nil)
+		return renderFailed(fmt.Sprintf("the origin answered %d", res.Status), nil)
 	case res.Rendered && len(bytes.TrimSpace(res.Body)) == 0:
-		failed = renderFailed("the page rendered empty", nil)
+		return renderFailed("the page rendered empty", nil)
 	}
-	if failed != nil {
-		s.stats.RenderFailures.Add(1)
-		return nil, failed
-	}
+	return nil
+}
+
+// keep stores a good render of k in L2, counts it, and returns its value.
+func (s *Service) keep(k Key, d domain.Domain, res render.Result) []byte {
 	if s.cfg.Rendered != nil {
 		s.cfg.Rendered(d)
 	}
@@ -352,13 +408,18 @@ func (s *Service) render(ctx context.Context, k Key, d domain.Domain, prio rende
 	if err := s.cfg.Store.Put(k.StoreKey(), v, now.Add(2*TTL(d))); err != nil {
 		s.cfg.Logger.Warn("page store write failed", "key", k.String(), "err", err)
 	}
-	return v, nil
+	s.guard.clear(k.StoreKey())
+	s.recache.rendered(k, d, now)
+	return v
 }
 
 // revalidate re-renders a stale page in the background, below live
-// traffic. The stale page stays until a good render replaces it.
+// traffic, under the quality guard: the stale page stays until a render
+// that is not clearly worse replaces it. A page whose last re-render the
+// guard rejected waits for its scheduled retry.
 func (s *Service) revalidate(k Key, d domain.Domain) {
-	if s.ctx.Err() != nil {
+	// A page whose retry the recache schedule holds is left to it.
+	if s.ctx.Err() != nil || s.guard.waiting(k.StoreKey(), s.cfg.Now()) || s.recache.retrying(k.StoreKey()) {
 		return
 	}
 	s.bg.Add(1)
@@ -367,7 +428,7 @@ func (s *Service) revalidate(k Key, d domain.Domain) {
 		s.stats.Revalidations.Add(1)
 		ctx, cancel := context.WithTimeout(s.ctx, 3*maxRenderTimeout(s.cfg.RenderTimeout))
 		defer cancel()
-		if _, err := s.renderShared(ctx, k, d, render.Background); err != nil {
+		if _, err := s.rerender(ctx, k, d, "stale"); err != nil {
 			s.cfg.Logger.Info("background re-render failed; the stale page stays", "key", k.String(), "err", err)
 		}
 	}()

@@ -35,7 +35,6 @@ var (
 	prefixLog    = []byte("l/") // raft log: + 8-byte big-endian index
 	prefixStable = []byte("s/") // raft stable store: + key
 	prefixState  = []byte("f/") // replicated state machine: + key
-	prefixMeta   = []byte("m/") // bookkeeping of the state machine
 	prefixLocal  = []byte("n/") // node-local, not replicated: + key
 
 	keyApplied   = []byte("m/applied")   // uint64 big-endian: last applied raft index

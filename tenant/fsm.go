@@ -87,6 +87,7 @@ func Register(fsm *consensus.FSM) {
 	fsm.Register(cmdHookRegen, applyHookRegen)
 	fsm.Register(cmdHookDelete, applyHookDelete)
 	fsm.Register(cmdHookFire, applyHookFire)
+	registerDomains(fsm)
 }
 
 func memberPrefix(slug string) string { return prefixMember + slug + "/" }
@@ -201,6 +202,7 @@ type Patch struct {
 	WebsiteDomain *string `json:"websiteDomain,omitempty"`
 	WebsiteOrigin *string `json:"websiteOrigin,omitempty"`
 	APIOrigin     *string `json:"apiOrigin,omitempty"`
+	Prerender     *bool   `json:"prerender,omitempty"`
 }
 
 type patchRequest struct {
@@ -271,6 +273,10 @@ func merge(t *Tenant, p Patch) map[string]string {
 	set("websiteDomain", &t.WebsiteDomain, p.WebsiteDomain)
 	set("websiteOrigin", &t.WebsiteOrigin, p.WebsiteOrigin)
 	set("apiOrigin", &t.APIOrigin, p.APIOrigin)
+	if p.Prerender != nil && *p.Prerender != t.Prerender {
+		t.Prerender = *p.Prerender
+		changed["prerender"] = fmt.Sprint(*p.Prerender)
+	}
 	return changed
 }
 

@@ -31,6 +31,8 @@ type Service struct {
 	tenantDomain string
 	now          func() time.Time
 	edge         *edgeStore
+	resolver     Resolver
+	products     []string
 }
 
 // Options are what a Service needs beyond raft and state.
@@ -45,11 +47,23 @@ type Options struct {
 	// TenantDomain is --tenant-domain: a tenant is served at
 	// <slug>.<TenantDomain>. Empty means tenants have no proxy host yet.
 	TenantDomain string
+	// Resolver looks up custom domains' verification TXT records; nil
+	// means the system's nameservers (NewResolver("")).
+	Resolver Resolver
+	// ProductDomains are further hosts the product serves itself
+	// (--cdn-domain, the public URL's host): no custom domain may be one
+	// of them, or TenantDomain, or under one.
+	ProductDomains []string
 }
 
 // NewService returns a tenant service.
 func NewService(raft consensus.Proposer, state *storage.State, opts Options) *Service {
-	return &Service{raft: raft, state: state, policy: opts.Policy, box: opts.Box, tenantDomain: opts.TenantDomain, now: time.Now, edge: newEdgeStore()}
+	s := &Service{raft: raft, state: state, policy: opts.Policy, box: opts.Box, tenantDomain: opts.TenantDomain, now: time.Now, edge: newEdgeStore()}
+	s.resolver, s.products = opts.Resolver, productDomains(opts)
+	if s.resolver == nil {
+		s.resolver = NewResolver("")
+	}
+	return s
 }
 
 func (s *Service) at() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

@@ -45,6 +45,8 @@ var Reserved = map[string]bool{
 	"status": true, "mail": true, "smtp": true, "cdn": true, "assets": true, "static": true,
 	"edge": true, "proxy": true, "auth": true, "login": true, "billing": true, "support": true,
 	"internal": true, "localhost": true, "rendercache": true, "blog": true, "help": true,
+	// "usage" and "slug-availability" are routes beside /api/tenants/{slug}.
+	"usage": true, "slug-availability": true,
 }
 
 var (
@@ -124,10 +126,13 @@ type Tenant struct {
 	WebsiteOrigin string    `json:"websiteOrigin,omitempty"`
 	APIOrigin     string    `json:"apiOrigin,omitempty"`
 	API           APIConfig `json:"api"`
-	Versions      Versions  `json:"versions"`
-	CreatedBy     string    `json:"createdBy"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	// Prerender serves crawlers the render tier's pre-rendered pages of
+	// the website (under htmlCacheVersion), instead of the origin's HTML.
+	Prerender bool      `json:"prerender"`
+	Versions  Versions  `json:"versions"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // API auth modes: how the API proxy sends the CMS token onwards.

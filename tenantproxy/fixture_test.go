@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rendercache/rendercache/page"
 	"github.com/rendercache/rendercache/testcluster"
 )
 
@@ -121,10 +122,15 @@ type fixture struct {
 	api, site *countingOrigin
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newRenderingFixture(t, nil) }
+
+// newRenderingFixture is newFixture with a renderer for every node (nil:
+// none, and a render fails).
+func newRenderingFixture(t *testing.T, r page.Renderer) *fixture {
 	logs := &lockedBuffer{}
 	c := testcluster.New(t, 3, testcluster.Options{
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Renderer: r,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)

@@ -3,6 +3,8 @@ package tenantproxy
 import (
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/rendercache/rendercache/edge"
 )
@@ -22,24 +24,45 @@ var (
 func (s *Surface) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, ok := edge.CanonicalHost(r.Host)
-		if !ok || !s.Claims(host) {
+		if !ok || !s.tenantHost(host) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(&markWriter{ResponseWriter: w, node: s.node}, r)
+		m := markWriters.Get().(*markWriter)
+		*m = markWriter{ResponseWriter: w, node: s.node}
+		defer func() {
+			// net/http forbids using the writer once ServeHTTP returned.
+			*m = markWriter{}
+			markWriters.Put(m)
+		}()
+		if s.cfg.Observer == nil {
+			next.ServeHTTP(m, r)
+			return
+		}
+		start := time.Now()
+		next.ServeHTTP(m, r)
+		s.observe(r, host, m, start)
 	})
 }
 
-// markWriter adds the x-cachely-* fields when the status is written.
+// markWriters recycles markWriters: one per request on a tenant host
+// would be an allocation on every hit.
+var markWriters = sync.Pool{New: func() any { return new(markWriter) }}
+
+// markWriter adds the x-cachely-* fields when the status is written, and
+// keeps the status and body bytes for the Observer.
 type markWriter struct {
 	http.ResponseWriter
-	node  []string
-	wrote bool
+	node   []string
+	wrote  bool
+	status int
+	bytes  int64
 }
 
 func (m *markWriter) WriteHeader(code int) {
 	if !m.wrote {
 		m.wrote = true
+		m.status = code
 		h := m.ResponseWriter.Header()
 		if h["X-Cachely-Cache"] == nil {
 			cs := h.Get("Cache-Status")
@@ -61,7 +84,9 @@ func (m *markWriter) Write(b []byte) (int, error) {
 	if !m.wrote {
 		m.WriteHeader(http.StatusOK)
 	}
-	return m.ResponseWriter.Write(b)
+	n, err := m.ResponseWriter.Write(b)
+	m.bytes += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection (flushes).

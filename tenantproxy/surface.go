@@ -51,10 +51,17 @@ type Config struct {
 	Policy origin.Policy
 	// Node is sent as x-cachely-node.
 	Node string
+	// Prerender returns the render surface's site of a host (the node's
+	// page.Surface.Site), for the crawlers of tenants that enable
+	// prerender. Nil: crawlers get the website proxy's answers.
+	Prerender func(host string) (edge.Site, bool)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Now is the clock of freshness; default time.Now.
 	Now func() time.Time
+	// Observer, if set, is told of every answered request on a tenant
+	// host (Wrap calls it): per-tenant traffic accounting.
+	Observer Observer
 }
 
 // Kinds of objects, the first segment of their group keys.
@@ -186,16 +193,15 @@ func (s *Surface) Claims(host string) bool {
 }
 
 // Site implements edge.Surface: the tenant that host names, from local
-// state.
+// state: <slug>.<TenantDomain>, or an active custom domain of the
+// tenant's, which is served exactly alike. A pending or unknown custom
+// domain is no tenant's.
 func (s *Surface) Site(host string) (edge.Site, bool) {
-	if !s.Claims(host) {
-		return nil, false
-	}
-	t, ok := s.view.tenant(host[:len(host)-len(s.suffix)])
+	st, ok := s.view.site(s, host)
 	if !ok {
 		return nil, false
 	}
-	return &site{s: s, t: t}, true
+	return st, true
 }
 
 // site is one tenant's share of the surface.
@@ -205,14 +211,27 @@ type site struct {
 }
 
 // object is what a request asks of a tenant: its kind, the version that
-// applies, its path and query (normalised: clean path, sorted query) on
-// the origin, and its base key, under which a node remembers it.
+// applies, and its path and query (normalised: clean path, sorted query)
+// on the origin.
 type object struct {
 	kind    string
 	version uint64
 	pq      string
-	base    string
 }
+
+// appendBase appends o's base key (<kind>/<slug>/<version><path?query>),
+// under which a node remembers the object, to b.
+func (st *site) appendBase(b []byte, o object) []byte {
+	b = append(b, o.kind...)
+	b = append(b, '/')
+	b = append(b, st.t.Slug...)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, o.version, 10)
+	return append(b, o.pq...)
+}
+
+// base is o's base key as a string.
+func (st *site) base(o object) string { return string(st.appendBase(nil, o)) }
 
 func (st *site) objectOf(r *http.Request) (object, error) {
 	raw := r.URL.EscapedPath()
@@ -247,8 +266,7 @@ func (st *site) objectOf(r *http.Request) (object, error) {
 	case kindHTML:
 		ver = v.HTMLCacheVersion
 	}
-	base := kind + "/" + st.t.Slug + "/" + strconv.FormatUint(ver, 10)
-	return object{kind: kind, version: ver, pq: pq, base: base + pq}, nil
+	return object{kind: kind, version: ver, pq: pq}, nil
 }
 
 // isHTML reports whether a path names a page rather than an asset: a
@@ -323,6 +341,9 @@ func siteTTL(t tenant.Tenant, kind string) time.Duration {
 // filled under while that is fresh, else a new one, so that both expiry
 // and a version bump make the next request a miss.
 func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
+	if k, ok := st.renderKey(buf, r); ok {
+		return k, true, nil
+	}
 	o, err := st.objectOf(r)
 	if err != nil {
 		return buf, false, err
@@ -331,7 +352,9 @@ func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
 		return buf, false, nil
 	}
 	now := st.s.cfg.Now()
-	e := st.s.entry(o.base)
+	// The base key goes in buf's spare room, which the key then
+	// overwrites: no allocation once buf has grown.
+	e := st.s.entryBytes(st.appendBase(buf[len(buf):], o))
 	if e != nil && now.Before(e.expires) {
 		if e.pass {
 			return buf, false, nil
@@ -354,11 +377,15 @@ func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
 
 // Fill implements edge.Site: the object from the cluster's group.
 func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.Answer, edge.Outcome, error) {
+	if !ownKey(key) {
+		return st.fillRendered(ctx, r, key)
+	}
 	o, err := st.objectOf(r)
 	if err != nil {
 		return nil, edge.Miss, err
 	}
-	prev := st.s.entry(o.base)
+	base := st.base(o)
+	prev := st.s.entry(base)
 	g := st.s.site
 	if o.kind == kindAPI {
 		g = st.s.api
@@ -373,7 +400,7 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 		env, a, err = decodeValue(v)
 	}
 	if err == nil && env.Pass {
-		st.s.remember(o.base, &entry{key: key, expires: st.s.cfg.Now().Add(passTTL), pass: true})
+		st.s.remember(base, &entry{key: key, expires: st.s.cfg.Now().Add(passTTL), pass: true})
 		return nil, edge.Miss, errPass
 	}
 	if err != nil {
@@ -383,7 +410,7 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 		}
 		return nil, edge.Miss, err
 	}
-	st.s.remember(o.base, &entry{key: key, expires: env.FilledAt.Add(env.TTL), ttl: env.TTL, answer: a})
+	st.s.remember(base, &entry{key: key, expires: env.FilledAt.Add(env.TTL), ttl: env.TTL, answer: a})
 	if env.FilledAt.Before(start) {
 		return a, edge.Hit, nil
 	}
@@ -393,6 +420,9 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 // Pass implements edge.Site: a stale copy where the fill failed, 405 for
 // a write to the API proxy, or the origin's answer streamed uncached.
 func (st *site) Pass(w http.ResponseWriter, r *http.Request, err error) error {
+	if done, perr := st.passRendered(w, r, err); done {
+		return perr
+	}
 	var se staleError
 	if errors.As(err, &se) {
 		edge.Serve(w, r, se.a, edge.Hit, st.s.cfg.Now())
@@ -431,6 +461,13 @@ func (s *Surface) entry(base string) *entry {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.entries[base]
+}
+
+// entryBytes is entry of a base key in bytes, without copying it.
+func (s *Surface) entryBytes(base []byte) *entry {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.entries[string(base)]
 }
 
 func (s *Surface) remember(base string, e *entry) {

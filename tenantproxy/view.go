@@ -1,53 +1,118 @@
 package tenantproxy
 
 import (
+	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/tenant"
 )
 
-// view keeps the tenants this node served, decoded once per applied raft
-// index, so that a hit does not decode state. Safe for concurrent use.
+// maxView bounds the hosts a view remembers per applied index, found or
+// not: beyond it lookups still work, they are just not remembered, so a
+// flood of made-up hosts cannot grow memory.
+const maxView = 1 << 16
+
+// view keeps the sites of the hosts this node was asked for (a tenant's
+// <slug>.<tenant-domain> or active custom domain, or none), decoded once
+// per applied raft index, so that a hit neither decodes state nor
+// allocates. Every change to a tenant or a domain is a raft write, which
+// moves the index; the first lookup after it starts afresh. Safe for
+// concurrent use.
 type view struct {
 	state   record.Reader
-	applied func() uint64
-
-	mu sync.RWMutex
-	at uint64
-	m  map[string]tenant.Tenant
+	applied func() uint64 // nil: nothing is remembered
+	cur     atomic.Pointer[viewGen]
 }
 
-// maxView bounds the tenants a view keeps; past it the map starts over.
-const maxView = 10_000
+// viewGen is what the view knows at one applied index.
+type viewGen struct {
+	index uint64
+	mu    sync.RWMutex
+	sites map[string]*site // nil: no tenant has the host
+}
 
 func newView(state record.Reader, applied func() uint64) *view {
-	return &view{state: state, applied: applied, m: map[string]tenant.Tenant{}}
+	return &view{state: state, applied: applied}
 }
 
-// tenant returns slug's tenant from local state.
-func (v *view) tenant(slug string) (tenant.Tenant, bool) {
+// gen returns the generation of the current applied index. The index is
+// read before any state, so what a generation holds is at least as new
+// as its index.
+func (v *view) gen() *viewGen {
+	idx := v.applied()
+	for {
+		g := v.cur.Load()
+		if g != nil && g.index >= idx {
+			return g
+		}
+		ng := &viewGen{index: idx, sites: make(map[string]*site)}
+		if v.cur.CompareAndSwap(g, ng) {
+			return ng
+		}
+	}
+}
+
+// site returns the tenant site that host names for s: one label under
+// the tenant domain is a slug, any other host an active custom domain.
+func (v *view) site(s *Surface, host string) (*site, bool) {
 	if v.applied == nil {
-		t, err := tenant.Lookup(v.state, slug)
-		return t, err == nil
+		st, _, err := v.lookup(s, host)
+		return st, err == nil && st != nil
 	}
-	at := v.applied()
-	v.mu.RLock()
-	t, ok := v.m[slug]
-	same := v.at == at
-	v.mu.RUnlock()
-	if ok && same {
-		return t, true
+	g := v.gen()
+	g.mu.RLock()
+	st, known := g.sites[host]
+	g.mu.RUnlock()
+	if known {
+		return st, st != nil
 	}
-	t, err := tenant.Lookup(v.state, slug)
-	if err != nil {
-		return tenant.Tenant{}, false
+	st, remember, err := v.lookup(s, host)
+	if err != nil || !remember {
+		return st, st != nil
 	}
-	v.mu.Lock()
-	if v.at != at || len(v.m) >= maxView {
-		v.at, v.m = at, map[string]tenant.Tenant{}
+	g.mu.Lock()
+	if prev, ok := g.sites[host]; ok {
+		st = prev
+	} else if len(g.sites) < maxView {
+		g.sites[host] = st
 	}
-	v.m[slug] = t
-	v.mu.Unlock()
-	return t, true
+	g.mu.Unlock()
+	return st, st != nil
+}
+
+// lookup reads host's tenant from local state: nil when no tenant has
+// it, remember false for hosts not worth a map entry, and an error
+// (nothing to remember) when state could not be read.
+func (v *view) lookup(s *Surface, host string) (st *site, remember bool, err error) {
+	var t tenant.Tenant
+	switch {
+	case s.Claims(host):
+		t, err = tenant.Lookup(v.state, host[:len(host)-len(s.suffix)])
+	case strings.HasSuffix(host, s.suffix) || host == s.cfg.TenantDomain:
+		// The product's own names are never custom domains.
+		return nil, false, nil
+	default:
+		t, err = tenant.ActiveHost(v.state, host)
+	}
+	switch {
+	case err == nil:
+		return &site{s: s, t: t}, true, nil
+	case errors.Is(err, tenant.ErrNotFound), errors.Is(err, tenant.ErrDomainNotFound):
+		return nil, true, nil
+	}
+	return nil, false, err
+}
+
+// tenantHost reports whether host is a tenant host: one label under the
+// tenant domain, whether or not a tenant has it, or an active custom
+// domain. Allocation-free once the view knows host.
+func (s *Surface) tenantHost(host string) bool {
+	if s.Claims(host) {
+		return true
+	}
+	_, ok := s.view.site(s, host)
+	return ok
 }

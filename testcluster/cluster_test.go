@@ -327,6 +327,28 @@ func TestGracefulLeaveShrinksConfigurationAtOnce(t *testing.T) {
 	createAccount(t, ctx, c, c.Leader(), "after-leaves@example.com")
 }
 
+// Stopping every node at the same moment (a whole cluster shut down by
+// its service manager) is a clean stop on each: a leave that no member is
+// left to confirm is not an error.
+func TestStoppingEveryNodeAtOnceIsClean(t *testing.T) {
+	c := testcluster.New(t, 3, testcluster.Options{})
+	ctx := ctxFor(t, 2*time.Minute)
+	if _, err := c.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	createAccount(t, ctx, c, c.Leader(), "stop-all@example.com")
+	stopCtx := ctxFor(t, 30*time.Second)
+	errs := make(chan error, 3)
+	for i := range 3 {
+		go func() { errs <- c.Stop(stopCtx, i) }()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}
+}
+
 func TestFullRestartKeepsState(t *testing.T) {
 	c := testcluster.New(t, 3, testcluster.Options{})
 	ctx := ctxFor(t, 3*time.Minute)

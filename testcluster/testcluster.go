@@ -66,6 +66,9 @@ type Options struct {
 	Renderer page.Renderer
 	// RenderTimeout is the nodes' default render timeout; default 20s.
 	RenderTimeout time.Duration
+	// DNSResolver is every node's --dns-resolver (host:port), such as a
+	// dnstest server's; empty asks the system's nameservers.
+	DNSResolver string
 
 	// wrapPublic wraps node i's public handler; New sets it to check
 	// every request and answer against the OpenAPI contract.
@@ -254,6 +257,7 @@ func (c *Cluster) config(i int, bootstrap bool) node.Config {
 	cfg.Faults = c.faults
 	cfg.Renderer = c.opts.Renderer
 	cfg.SMTPAddr = c.opts.SMTPAddr
+	cfg.DNSResolver = c.opts.DNSResolver
 	if cfg.Renderer == nil {
 		cfg.Renderer = noRenderer{}
 	}

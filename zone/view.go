@@ -17,7 +17,7 @@ type view struct {
 
 	mu    sync.RWMutex
 	idx   uint64
-	zones map[string]*site // nil: no active zone of the name
+	zones map[string]*site    // nil: no active zone of the name
 	vers  map[idKey]Versions  // zone ID, path
 	tags  map[idKey][2]uint64 // zone ID, tag
 }

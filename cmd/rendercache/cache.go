@@ -90,7 +90,12 @@ func (a *apiSettings) cacheCommand() *cobra.Command {
 			return a.print(r, func(w io.Writer) { fmt.Fprintf(w, "%s: %d keys deleted\n", r.Message, r.KeysDeleted) })
 		}),
 	}
-	var wait waitFlags
+	var (
+		wait      waitFlags
+		keep      bool
+		keepAll   bool
+		keepUsage = "keep each cached page until its re-render passes the quality guard, instead of deleting it first"
+	)
 	refresh := &cobra.Command{
 		Use:   "refresh <domain> [path...]",
 		Short: "re-render pages of a domain (default / /about /contact /shop); --wait follows the jobs",
@@ -100,7 +105,7 @@ func (a *apiSettings) cacheCommand() *cobra.Command {
 			if len(args) > 1 {
 				paths = args[1:]
 			}
-			r, err := c.Refresh(cmd.Context(), args[0], paths)
+			r, err := c.Refresh(cmd.Context(), args[0], paths, client.RefreshOptions{KeepUntilReplaced: keep})
 			if err != nil {
 				return fmt.Errorf("cache refresh: %w", err)
 			}
@@ -108,6 +113,7 @@ func (a *apiSettings) cacheCommand() *cobra.Command {
 		}),
 	}
 	wait.define(refresh)
+	refresh.Flags().BoolVar(&keep, "keep-until-replaced", false, keepUsage)
 	var waitAll waitFlags
 	refreshAll := &cobra.Command{
 		Use:   "refresh-all [path...]",
@@ -118,7 +124,7 @@ func (a *apiSettings) cacheCommand() *cobra.Command {
 			if len(args) > 0 {
 				paths = args
 			}
-			r, err := c.RefreshAll(cmd.Context(), paths)
+			r, err := c.RefreshAll(cmd.Context(), paths, client.RefreshOptions{KeepUntilReplaced: keepAll})
 			if err != nil {
 				return fmt.Errorf("cache refresh-all: %w", err)
 			}
@@ -126,6 +132,7 @@ func (a *apiSettings) cacheCommand() *cobra.Command {
 		}),
 	}
 	waitAll.define(refreshAll)
+	refreshAll.Flags().BoolVar(&keepAll, "keep-until-replaced", false, keepUsage)
 	var (
 		waitWarm waitFlags
 		sitemap  string

@@ -128,6 +128,7 @@ var serveFlags = map[string]string{
 	"encryption-key":        "derived from the cluster key with HKDF",
 	"smtp-addr":             "none; invites answer emailSent false",
 	"smtp-from":             "rendercache@<tenant-domain>",
+	"dns-resolver":          "the system's nameservers from /etc/resolv.conf",
 	"log-level":             "info",
 }
 

@@ -259,6 +259,12 @@ func TestCLIEndToEnd(t *testing.T) {
 	if job.JobID != w.Jobs[0].JobID || job.Status != "done" {
 		t.Fatalf("jobs get %+v", job)
 	}
+	// A guarded refresh keeps /p1 until its re-render passes the quality
+	// guard; the same page passes.
+	acct.ok(t, &w, "cache", "refresh", "shop.test", "/p1", "--keep-until-replaced", "--wait", "--poll-interval", "100ms")
+	if w.Done != 1 || w.Failed != 0 {
+		t.Fatalf("refresh --keep-until-replaced --wait %+v", w)
+	}
 	acct.ok(t, &w, "cache", "refresh-all", "/p3", "--wait", "--poll-interval", "100ms")
 	if w.Done != 1 || w.Failed != 0 {
 		t.Fatalf("refresh-all --wait %+v", w)

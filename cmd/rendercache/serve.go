@@ -137,6 +137,7 @@ func (c *ServeCommand) defineFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.encryptionKey, "encryption-key", "", "base64 32-byte data key (rendercache keygen) sealing tenant webhook secrets and CMS tokens; the same on every node (default: derived from the cluster key with HKDF)")
 	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", "", "SMTP relay `host:port` for tenant invite emails (default: none; invites answer emailSent false)")
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", "", "sender `address` of invite emails (default: rendercache@<tenant-domain>)")
+	fs.StringVar(&cfg.DNSResolver, "dns-resolver", "", "DNS server `host:port` that verifies tenants' custom domains (their TXT records) (default: the system's nameservers from /etc/resolv.conf)")
 	fs.TextVar(&c.logLevel, "log-level", c.logLevel, "log `level`: debug, info, warn, error (default: info)")
 }
 

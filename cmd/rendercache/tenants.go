@@ -19,6 +19,7 @@ type tenantFlags struct {
 	fields                                  map[string]string
 	cacheTTL                                int
 	websiteDomain, websiteOrigin, apiOrigin string
+	prerender                               bool
 }
 
 func (f *tenantFlags) define(fs *pflag.FlagSet) {
@@ -28,6 +29,7 @@ func (f *tenantFlags) define(fs *pflag.FlagSet) {
 	fs.StringVar(&f.websiteDomain, "website-domain", "", "the website's `host`")
 	fs.StringVar(&f.websiteOrigin, "website-origin", "", "the website's origin `URL`")
 	fs.StringVar(&f.apiOrigin, "api-origin", "", "the CMS API's origin `URL`")
+	fs.BoolVar(&f.prerender, "prerender", false, "serve crawlers pre-rendered pages of the website (--prerender=false to stop)")
 }
 
 // patch returns the fields whose flags were given.
@@ -47,6 +49,9 @@ func (f *tenantFlags) patch(fs *pflag.FlagSet) client.TenantFields {
 	}
 	if fs.Changed("api-origin") {
 		p.APIOrigin = &f.apiOrigin
+	}
+	if fs.Changed("prerender") {
+		p.Prerender = &f.prerender
 	}
 	return p
 }
@@ -177,7 +182,8 @@ func (a *apiSettings) tenantsCommand() *cobra.Command {
 		return a.print(map[string]string{"slug": slug, "role": role}, func(w io.Writer) { fmt.Fprintf(w, "member of %s as %s\n", slug, role) })
 	})
 	return group("tenants", "tenants of seed 004: config, members, audit, cache versions, webhooks (--api-key, or --admin-token as operator)",
-		list, create, get, set, rm, available, refresh, audit, edge, secretCmd, token, accept, a.tenantMembersCommand(), a.tenantWebhooksCommand())
+		list, create, get, set, rm, available, refresh, audit, edge, secretCmd, token, accept, a.tenantMembersCommand(), a.tenantWebhooksCommand(), a.tenantCheckCommand(), a.tenantSiteCheckCommand(), a.tenantDomainsCommand(),
+		a.tenantUsageCommand(), a.tenantAnalyticsCommand(), a.tenantBandwidthCommand(), a.tenantLogsCommand())
 }
 
 func (a *apiSettings) tenantMembersCommand() *cobra.Command {
@@ -315,6 +321,7 @@ func tenantTable(w io.Writer, t client.Tenant) {
 	row(w, "cacheTTL", t.CacheTTL)
 	row(w, "websiteDomain", t.WebsiteDomain)
 	row(w, "websiteOrigin", t.WebsiteOrigin)
+	row(w, "prerender", t.Prerender)
 	row(w, "apiOrigin", t.APIOrigin)
 	row(w, "apiTokenSet", t.API.TokenSet)
 	versionsTable(w, t.Versions)

@@ -60,6 +60,11 @@ type Deps struct {
 	Webhooks Webhooks
 	// Plans is the node's plan catalog.
 	Plans plan.Catalog
+	// Settled waits until every live node has applied this node's writes
+	// so far (cachectl.Service.Settle): a domain delete answers only
+	// after it, so no node serves the deleted domain once it is 204.
+	// Nil skips the wait (tests of one node).
+	Settled func(ctx context.Context) error
 }
 
 // api is the account's API. Safe for concurrent use.

@@ -66,6 +66,11 @@ func (a *api) deleteDomain(w http.ResponseWriter, r *http.Request, ps httprouter
 	if err := a.deps.Domains.Delete(r.Context(), c.Account.ID, ps.ByName("domain")); err != nil {
 		return err
 	}
+	if a.deps.Settled != nil {
+		if err := a.deps.Settled(r.Context()); err != nil {
+			return err
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -64,6 +64,10 @@ func (a *api) cachePurge(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 type refreshBody struct {
 	Domain string   `json:"domain"`
 	Paths  []string `json:"paths"`
+	// KeepUntilReplaced opts into the quality guard: the cached pages are
+	// not deleted first, and each is replaced only by a render that is not
+	// clearly worse.
+	KeepUntilReplaced bool `json:"keepUntilReplaced"`
 }
 
 type jobRef struct {
@@ -90,7 +94,7 @@ func (a *api) cacheRefresh(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if req.Paths == nil {
 		req.Paths = cachectl.DefaultRefreshPaths
 	}
-	d, js, err := a.deps.Cache.Refresh(r.Context(), c.Account.ID, req.Domain, req.Paths, "refresh")
+	d, js, err := a.deps.Cache.Refresh(r.Context(), c.Account.ID, req.Domain, req.Paths, "refresh", req.KeepUntilReplaced)
 	if err != nil {
 		return err
 	}
@@ -112,12 +116,13 @@ func (a *api) cachePurgeAll(w http.ResponseWriter, r *http.Request, _ httprouter
 
 func (a *api) cacheRefreshAll(w http.ResponseWriter, r *http.Request, _ httprouter.Params, c httpapi.Caller) error {
 	var req struct {
-		Paths []string `json:"paths"`
+		Paths             []string `json:"paths"`
+		KeepUntilReplaced bool     `json:"keepUntilReplaced"`
 	}
 	if err := httpapi.DecodeOptionalJSON(w, r, &req); err != nil {
 		return err
 	}
-	n, js, err := a.deps.Cache.RefreshAll(r.Context(), c.Account.ID, req.Paths)
+	n, js, err := a.deps.Cache.RefreshAll(r.Context(), c.Account.ID, req.Paths, req.KeepUntilReplaced)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,9 @@ func (a *api) webhookRefresh(w http.ResponseWriter, r *http.Request, _ httproute
 		}
 		// Refresh validates each URL, a path or an absolute URL on the
 		// token's domain, with page.NormalizeRef, and bounds their number.
-		d, js, err := a.deps.Cache.Refresh(r.Context(), tok.AccountID, tok.Domain, req.URLs, "webhook")
+		// A webhook refresh always goes through the quality guard: a CMS
+		// publishing while the site is broken must not replace good pages.
+		d, js, err := a.deps.Cache.Refresh(r.Context(), tok.AccountID, tok.Domain, req.URLs, "webhook", true)
 		if err != nil {
 			return err
 		}

@@ -50,6 +50,7 @@ type createBody struct {
 	WebsiteDomain *string    `json:"websiteDomain"`
 	WebsiteOrigin *string    `json:"websiteOrigin"`
 	APIOrigin     *string    `json:"apiOrigin"`
+	Prerender     *bool      `json:"prerender"`
 }
 
 type created struct {
@@ -66,7 +67,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, _ httprouter.Params
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	p := tenant.Patch{CacheTTL: in.CacheTTL, WebsiteDomain: in.WebsiteDomain, WebsiteOrigin: in.WebsiteOrigin, APIOrigin: in.APIOrigin}
+	p := tenant.Patch{CacheTTL: in.CacheTTL, WebsiteDomain: in.WebsiteDomain, WebsiteOrigin: in.WebsiteOrigin, APIOrigin: in.APIOrigin, Prerender: in.Prerender}
 	t, err := a.deps.Tenants.Create(r.Context(), c.acct, c.plan, in.Slug, in.CMS, p)
 	if err != nil {
 		return err
@@ -96,6 +97,9 @@ func (a *API) availability(w http.ResponseWriter, r *http.Request) error {
 func (a *API) get(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c caller) error {
 	if ps.ByName("slug") == "slug-availability" {
 		return a.availability(w, r)
+	}
+	if ps.ByName("slug") == "usage" {
+		return a.usageAll(w, r, c)
 	}
 	t, _, err := a.deps.Tenants.Get(r.Context(), c.actor, ps.ByName("slug"))
 	if err != nil {

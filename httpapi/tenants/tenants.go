@@ -62,6 +62,10 @@ type Tenants interface {
 	HookProvider(id string) string
 	Receive(ctx context.Context, id, raw, eventType string, receivedAt time.Time) (tenant.Fired, error)
 	ProxyBase(slug string) string
+	Domains(ctx context.Context, actor tenant.Actor, slug string) ([]tenant.Domain, error)
+	AddDomain(ctx context.Context, actor tenant.Actor, slug, hostname string) (tenant.Domain, error)
+	RemoveDomain(ctx context.Context, actor tenant.Actor, slug, hostname string) error
+	VerifyDomain(ctx context.Context, actor tenant.Actor, slug, hostname string) (tenant.Domain, error)
 }
 
 // Mailer sends invite emails; nil means no relay is configured, and
@@ -88,6 +92,12 @@ type Deps struct {
 	// very next request on any node is a miss. Nil skips the wait (tests
 	// of one node).
 	Settled func(ctx context.Context) error
+	// Checks runs cachely-check and website-implementation-check; nil
+	// answers them 503.
+	Checks Checks
+	// Traffic reads tenant hosts' usage, analytics and logs; nil leaves
+	// those routes out.
+	Traffic Traffic
 }
 
 // settled waits for Settled, if set.
@@ -131,9 +141,15 @@ func Register(srv httpapi.Registrar, deps Deps) *API {
 	s(http.MethodDelete, "/api/tenants/:slug/cache-refresh-webhooks/:id", a.deleteHook)
 	s(http.MethodGet, "/api/tenants/:slug/cache-refresh-webhooks/:id/events", a.hookEvents)
 	s(http.MethodPost, "/api/tenants/:slug/cache-refresh-webhooks/:id/regenerate", a.regenerateHook)
+	a.registerChecks(s)
+	s(http.MethodGet, "/api/tenants/:slug/domains", a.listDomains)
+	s(http.MethodPost, "/api/tenants/:slug/domains", a.addDomain)
+	s(http.MethodDelete, "/api/tenants/:slug/domains", a.removeDomain)
+	s(http.MethodPost, "/api/tenants/:slug/domains/verify", a.verifyDomain)
 	// No session: the secret in the URL is the credential.
 	srv.Handle(http.MethodPost, "/api/tenants/:slug/webhook", a.fireWebhook)
 	srv.Handle(http.MethodPost, "/api/webhooks/cache-refresh/:id/:secret", a.receive)
+	a.registerUsage(s)
 	return a
 }
 

@@ -19,11 +19,10 @@ type record struct {
 
 // recorder is a slog.Handler that appends every record to a shared slice.
 type recorder struct {
-	mu      *sync.Mutex
-	recs    *[]record
-	min     slog.Level
-	preset  []slog.Attr
-	grouped bool
+	mu     *sync.Mutex
+	recs   *[]record
+	min    slog.Level
+	preset []slog.Attr
 }
 
 func newRecorder(min slog.Level) *recorder {
