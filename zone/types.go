@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/pquerna/cachecontrol/cacheobject"
 )
 
 // Default freshness of assets whose origin sends no max-age, by kind
@@ -93,44 +95,27 @@ func DefaultTTL(contentType string) time.Duration {
 	return TTLOther
 }
 
-// Freshness reads an origin's Cache-Control: whether the answer may be
-// stored by a shared cache at all, and its lifetime when it says
-// (s-maxage over max-age); ok false means it does not say.
+// Freshness reads an origin's Cache-Control (RFC 9111, parsed by
+// pquerna/cachecontrol): whether the answer may be stored by a shared
+// cache at all (not with no-store, private or no-cache: this cache does
+// not revalidate on every request), and its lifetime when it says
+// (s-maxage over max-age); ok false means it does not say. A header that
+// does not parse (a malformed delta-seconds) is not stored: the origin's
+// intent is unknown.
 func Freshness(cacheControl string) (store bool, ttl time.Duration, ok bool) {
-	store = true
-	sMax, max := time.Duration(-1), time.Duration(-1)
-	for _, d := range strings.Split(cacheControl, ",") {
-		name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
-		val = strings.Trim(strings.TrimSpace(val), `"`)
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "no-store", "private", "no-cache":
-			store = false
-		case "s-maxage":
-			sMax = seconds(val)
-		case "max-age":
-			max = seconds(val)
-		}
+	if cacheControl == "" {
+		return true, 0, false
 	}
+	cd, err := cacheobject.ParseResponseCacheControl(cacheControl)
+	if err != nil {
+		return false, 0, false
+	}
+	store = !cd.NoStore && !cd.PrivatePresent && !cd.NoCachePresent
 	switch {
-	case sMax >= 0:
-		return store, sMax, true
-	case max >= 0:
-		return store, max, true
+	case cd.SMaxAge >= 0:
+		return store, time.Duration(cd.SMaxAge) * time.Second, true
+	case cd.MaxAge >= 0:
+		return store, time.Duration(cd.MaxAge) * time.Second, true
 	}
 	return store, 0, false
-}
-
-// seconds parses a delta-seconds value; -1 if it is not one.
-func seconds(v string) time.Duration {
-	n := int64(0)
-	if v == "" || len(v) > 10 {
-		return -1
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
-			return -1
-		}
-		n = n*10 + int64(v[i]-'0')
-	}
-	return time.Duration(n) * time.Second
 }
