@@ -16,12 +16,17 @@ type passing struct {
 	t   tenant.Tenant
 	o   object
 	tok string
+	// visitor: the request goes with the visitor's own Authorization
+	// and without the tenant's token (site.visitorAuth).
+	visitor bool
 }
 
 // newProxy returns the pass-through proxy: requests that are not cached
 // (other methods, previews, no-store or private or Set-Cookie answers)
 // stream to the tenant's origin and back. API requests carry the token
-// as the auth mode says and never the client's own credentials.
+// as the auth mode says and never the client's own credentials, except a
+// visitor's own Authorization where the tenant does not cache authorised
+// requests (then without the token).
 func newProxy(s *Surface, tr http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Transport: tr,
@@ -32,7 +37,9 @@ func newProxy(s *Surface, tr http.RoundTripper) *httputil.ReverseProxy {
 			pr.Out.Host = target.Host
 			pr.SetXForwarded()
 			if p.o.kind == kindAPI {
-				pr.Out.Header.Del("Authorization")
+				if !p.visitor {
+					pr.Out.Header.Del("Authorization")
+				}
 				pr.Out.Header.Del("Cookie")
 				pr.Out.Header.Del("X-Cachely-Preview")
 				if p.t.API.AuthMode == tenant.AuthHeader {

@@ -29,6 +29,7 @@ func TestTenantProxy(t *testing.T) {
 	run("NewTenantServedOnOtherNodeAtOnce", fx.newTenantElsewhere)
 	run("APIReadOnly405", fx.apiReadOnly)
 	run("APIPreviewBypasses", fx.apiPreview)
+	run("APIVisitorAuthorizationBypassesUnlessCacheAuthorized", fx.apiVisitorAuth)
 	run("APIOriginErrorNotCached", fx.apiOriginError)
 	run("APIRefreshAndWebhookMissOnEveryNode", fx.apiBump)
 	run("SiteHTMLAndAssetsUnderOwnVersions", fx.siteVersions)
@@ -173,6 +174,44 @@ func (fx *fixture) apiPreview(t *testing.T) {
 	}
 	if auth, _, _ := fx.api.creds(); auth != "Bearer "+token {
 		t.Fatalf("preview: origin got Authorization %q", auth)
+	}
+}
+
+// A visitor's own Authorization makes an API request theirs: it goes to
+// the origin with their credentials and without the tenant's token, and
+// is never answered from (or stored in) the shared cache. With
+// apiCacheAuthorized, the visitor's credentials are dropped and the
+// shared cache answers with the tenant's token.
+func (fx *fixture) apiVisitorAuth(t *testing.T) {
+	const visitor = "Bearer visitor-credential-1"
+	before := fx.api.count("/mine")
+	for i := 0; i < 3; i++ {
+		r := fx.get(i, "GET", "/~api/mine", "Authorization", visitor)
+		expect(t, r, 200, "BYPASS", "visitor's request on node "+fx.c.Name(i))
+		if auth, _, _ := fx.api.creds(); auth != visitor {
+			t.Fatalf("origin got Authorization %q, want the visitor's", auth)
+		}
+		noToken(t, r.Header, r.Body)
+	}
+	if n := fx.api.count("/mine") - before; n != 3 {
+		t.Fatalf("visitors' requests made %d origin fetches, want 3", n)
+	}
+	// The shared cache does not hold what a visitor got.
+	expect(t, fx.get(fx.f, "GET", "/~api/mine"), 200, "MISS", "anonymous request after the visitors'")
+
+	fx.mustAPI("PUT", "/api/tenants/"+slug+"/api-config", map[string]any{"apiOrigin": fx.api.srv.URL, "apiAuthMode": "bearer", "apiCacheTTL": 600, "apiPreview": true, "apiCacheAuthorized": true}, 200)
+	fx.converge()
+	defer func() {
+		fx.apiConfig("bearer", "")
+		fx.converge()
+	}()
+	r := fx.get(fx.f, "GET", "/~api/shared", "Authorization", visitor)
+	expect(t, r, 200, "MISS", "cached authorised request")
+	if auth, _, _ := fx.api.creds(); auth != "Bearer "+token {
+		t.Fatalf("apiCacheAuthorized: origin got Authorization %q, want the tenant's token", auth)
+	}
+	for i := 0; i < 3; i++ {
+		expect(t, fx.get(i, "GET", "/~api/shared", "Authorization", "Bearer someone-else"), 200, "HIT", "authorised request on node "+fx.c.Name(i))
 	}
 }
 

@@ -298,9 +298,19 @@ func (st *site) cached(r *http.Request, o object) bool {
 		return false
 	}
 	if o.kind == kindAPI {
-		return st.t.APIOrigin != "" && !st.preview(r)
+		return st.t.APIOrigin != "" && !st.preview(r) && !st.visitorAuth(r)
 	}
 	return st.t.WebsiteOrigin != ""
+}
+
+// visitorAuth reports whether r is an API request with the visitor's own
+// credentials (an Authorization header) that the shared cache must not
+// answer: unless the tenant's api-config says apiCacheAuthorized (every
+// visitor gets the same answers), such a request is the visitor's own
+// and goes to the origin with their credentials instead of the tenant's
+// token, uncached, as Stellate and Varnish treat authorised requests.
+func (st *site) visitorAuth(r *http.Request) bool {
+	return !st.t.API.CacheAuthed && r.Header.Get("Authorization") != ""
 }
 
 // ttl is the lifetime a new key of o starts with: the API's from its
@@ -445,7 +455,10 @@ func (st *site) Pass(w http.ResponseWriter, r *http.Request, err error) error {
 		return ErrNoWebsite
 	}
 	p := &passing{t: st.t, o: o}
-	if o.kind == kindAPI {
+	switch {
+	case o.kind == kindAPI && st.visitorAuth(r):
+		p.visitor = true
+	case o.kind == kindAPI:
 		if p.tok, err = st.s.token(st.t); err != nil {
 			return err
 		}
