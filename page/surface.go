@@ -13,6 +13,7 @@ import (
 	"github.com/rendercache/rendercache/crawler"
 	"github.com/rendercache/rendercache/domain"
 	"github.com/rendercache/rendercache/edge"
+	"github.com/rendercache/rendercache/internal/indexmemo"
 	"github.com/rendercache/rendercache/origin"
 	"github.com/rendercache/rendercache/render"
 )
@@ -72,7 +73,7 @@ func NewSurface(s *Service, cfg SurfaceConfig) *Surface {
 		cfg.Logger = s.cfg.Logger
 	}
 	surf := &Surface{pages: s, cfg: cfg, log: cfg.Logger.With("subsystem", "page-surface"), servedBy: []string{cfg.Node}}
-	surf.view = view{applied: cfg.Applied, lookup: s.cfg.Domain, version: s.cfg.Version}
+	surf.view = view{lookup: s.cfg.Domain, sites: indexmemo.New[string, *site](cfg.Applied, maxViewHosts)}
 	surf.proxy = newOriginProxy(cfg.OriginPolicy, surf.originError)
 	return surf
 }

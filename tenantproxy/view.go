@@ -3,9 +3,8 @@ package tenantproxy
 import (
 	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 
+	"github.com/rendercache/rendercache/internal/indexmemo"
 	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/tenant"
 )
@@ -17,69 +16,26 @@ const maxView = 1 << 16
 
 // view keeps the sites of the hosts this node was asked for (a tenant's
 // <slug>.<tenant-domain> or active custom domain, or none), decoded once
-// per applied raft index, so that a hit neither decodes state nor
-// allocates. Every change to a tenant or a domain is a raft write, which
-// moves the index; the first lookup after it starts afresh. Safe for
-// concurrent use.
+// per applied raft index (indexmemo), so that a hit neither decodes state
+// nor allocates. Every change to a tenant or a domain is a raft write,
+// which moves the index. Safe for concurrent use.
 type view struct {
-	state   record.Reader
-	applied func() uint64 // nil: nothing is remembered
-	cur     atomic.Pointer[viewGen]
+	state record.Reader
+	sites *indexmemo.Memo[string, *site] // nil: no tenant has the host
 }
 
-// viewGen is what the view knows at one applied index.
-type viewGen struct {
-	index uint64
-	mu    sync.RWMutex
-	sites map[string]*site // nil: no tenant has the host
-}
-
+// newView returns the view; a nil applied remembers nothing.
 func newView(state record.Reader, applied func() uint64) *view {
-	return &view{state: state, applied: applied}
-}
-
-// gen returns the generation of the current applied index. The index is
-// read before any state, so what a generation holds is at least as new
-// as its index.
-func (v *view) gen() *viewGen {
-	idx := v.applied()
-	for {
-		g := v.cur.Load()
-		if g != nil && g.index >= idx {
-			return g
-		}
-		ng := &viewGen{index: idx, sites: make(map[string]*site)}
-		if v.cur.CompareAndSwap(g, ng) {
-			return ng
-		}
-	}
+	return &view{state: state, sites: indexmemo.New[string, *site](applied, maxView)}
 }
 
 // site returns the tenant site that host names for s: one label under
 // the tenant domain is a slug, any other host an active custom domain.
 func (v *view) site(s *Surface, host string) (*site, bool) {
-	if v.applied == nil {
-		st, _, err := v.lookup(s, host)
-		return st, err == nil && st != nil
-	}
-	g := v.gen()
-	g.mu.RLock()
-	st, known := g.sites[host]
-	g.mu.RUnlock()
-	if known {
-		return st, st != nil
-	}
-	st, remember, err := v.lookup(s, host)
-	if err != nil || !remember {
-		return st, st != nil
-	}
-	g.mu.Lock()
-	if prev, ok := g.sites[host]; ok {
-		st = prev
-	} else if len(g.sites) < maxView {
-		g.sites[host] = st
-	}
-	g.mu.Unlock()
+	st := v.sites.Get(host, func() (*site, bool) {
+		st, remember, err := v.lookup(s, host)
+		return st, err == nil && remember
+	})
 	return st, st != nil
 }
 

@@ -33,8 +33,8 @@ var ErrNoTraffic = errkind.New(errkind.Unavailable, "tenant traffic accounting i
 // GET /api/tenants/usage shares httprouter's /api/tenants/:slug, so get
 // dispatches it to usageAll.
 func (a *API) registerUsage(s func(method, path string, h sessionHandler)) {
-	s(http.MethodGet, "/api/tenants/:slug/usage", a.usage)
-	s(http.MethodGet, "/api/tenants/:slug/analytics", a.analytics)
+	s(http.MethodGet, "/api/tenants/:slug/usage", overPeriod(a, Traffic.Usage))
+	s(http.MethodGet, "/api/tenants/:slug/analytics", overPeriod(a, Traffic.Analytics))
 	s(http.MethodGet, "/api/tenants/:slug/bandwidth-daily", a.bandwidth)
 	s(http.MethodGet, "/api/tenants/:slug/logs", a.logs)
 }
@@ -87,38 +87,25 @@ func (a *API) usageAll(w http.ResponseWriter, r *http.Request, c caller) error {
 	return nil
 }
 
-func (a *API) usage(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c caller) error {
-	sc, err := a.scope(r, ps, c)
-	if err != nil {
-		return err
+// overPeriod answers a tenant's figures over ?period= (day, week or
+// month), as read reads them: usage and analytics.
+func overPeriod[T any](a *API, read func(tr Traffic, sc tenanttraffic.Scope, p tenanttraffic.Period) (T, error)) sessionHandler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c caller) error {
+		sc, err := a.scope(r, ps, c)
+		if err != nil {
+			return err
+		}
+		p, err := tenanttraffic.ParsePeriod(r.URL.Query().Get("period"))
+		if err != nil {
+			return err
+		}
+		v, err := read(a.deps.Traffic, sc, p)
+		if err != nil {
+			return err
+		}
+		httpapi.WriteJSON(w, http.StatusOK, v)
+		return nil
 	}
-	p, err := tenanttraffic.ParsePeriod(r.URL.Query().Get("period"))
-	if err != nil {
-		return err
-	}
-	u, err := a.deps.Traffic.Usage(sc, p)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, u)
-	return nil
-}
-
-func (a *API) analytics(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c caller) error {
-	sc, err := a.scope(r, ps, c)
-	if err != nil {
-		return err
-	}
-	p, err := tenanttraffic.ParsePeriod(r.URL.Query().Get("period"))
-	if err != nil {
-		return err
-	}
-	an, err := a.deps.Traffic.Analytics(sc, p)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, an)
-	return nil
 }
 
 func (a *API) bandwidth(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c caller) error {
