@@ -240,6 +240,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		if _, err := operator.ApplyPendingReset(runCtx, n.raft, cfg.DataDir, log); err != nil && runCtx.Err() == nil {
 			log.Error("admin token reset failed", "err", err)
 		}
+		n.warnSupersededToken(runCtx)
 	}()
 	log.Info("node started", "http", n.HTTPAddr(), "internal", n.InternalAddr(), "raft", n.raft.Addr(), "gossip", cfg.GossipAddr, "bootstrapped", n.bootstrapped)
 	return n, nil
@@ -253,6 +254,23 @@ func (n *Node) serve(srv *http.Server, ln net.Listener) {
 			n.log.Error("http server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
+}
+
+// warnSupersededToken logs once, when the node has caught up, if its
+// --admin-token is not the cluster's (replaced by a reset, or given
+// wrong): Check does not accept it, and an operator should know why.
+func (n *Node) warnSupersededToken(ctx context.Context) {
+	if n.cfg.AdminToken == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := n.raft.Fresh(ctx); err != nil {
+		return
+	}
+	if operator.Superseded(n.db.State(), n.cfg.AdminToken) {
+		n.log.Warn("this node's --admin-token is not the cluster's admin token and is not accepted; use the cluster's token, or replace it with `rendercache admin-token reset`")
+	}
 }
 
 func (n *Node) storeAdminToken(ctx context.Context) error {

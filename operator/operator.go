@@ -95,6 +95,17 @@ func (a *Auth) Check(token string) bool {
 	return false
 }
 
+// Superseded reports whether the cluster holds an admin token hash that
+// token (a node's --admin-token) does not match: such a token is not
+// accepted (see Check), and the node says so at start.
+func Superseded(state *storage.State, token string) bool {
+	if token == "" {
+		return false
+	}
+	v, err := state.Get([]byte(keyToken))
+	return err == nil && !secret.Equal(secret.Hash(token), string(v))
+}
+
 // StoreToken replicates the hash of token so that every node accepts it
 // and the token it replaces stops working.
 func StoreToken(ctx context.Context, raft consensus.Applier, token string) error {

@@ -384,3 +384,21 @@ func TestApplyPendingReset(t *testing.T) {
 		})
 	}
 }
+
+// A token is superseded only when the cluster holds another one.
+func TestSuperseded(t *testing.T) {
+	state := newState(t)
+	mine, other := NewToken(), NewToken()
+	if Superseded(state, mine) {
+		t.Fatal("superseded with no token replicated")
+	}
+	if err := StoreToken(context.Background(), &fakeRaft{state: state}, mine); err != nil {
+		t.Fatal(err)
+	}
+	if Superseded(state, mine) || Superseded(state, "") {
+		t.Fatal("the cluster's own token (or none given) reported superseded")
+	}
+	if !Superseded(state, other) {
+		t.Fatal("another token not reported superseded")
+	}
+}
