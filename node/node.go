@@ -113,8 +113,62 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("node: listen internal: %w", err)
 	}
 
-	// 3. The state machine and the commands of every replicated resource.
-	fsm := consensus.NewFSM(n.db.State(), log.With("subsystem", "fsm"))
+	// 3. The state machine with every replicated resource's commands, and
+	// raft over it, with membership read through an adapter over gossip.
+	if err := n.startRaft(n.newFSM()); err != nil {
+		return nil, err
+	}
+
+	// 4. Gossip, advertising every listener's address.
+	if err := n.startGossip(runCtx); err != nil {
+		return nil, err
+	}
+
+	// 5. A new data dir with nobody to join founds a cluster.
+	if len(cfg.Join) == 0 {
+		if n.bootstrapped, err = n.raft.BootstrapIfNew(n.db); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
+
+	// 6. The render cache: the browser, the on-disk L2 and the sharded
+	// in-memory cache whose ring follows membership.
+	policy := origin.Policy{AllowPrivate: cfg.AllowPrivateOrigins, AllowCIDRs: cfg.AllowOriginCIDRs}
+	if err := n.startPages(runCtx, policy); err != nil {
+		return nil, err
+	}
+	n.updateRing()
+
+	// 7. Services and HTTP.
+	if err := n.startServices(runCtx, policy); err != nil {
+		return nil, err
+	}
+
+	// 8. The founding node records the admin token's hash so that every
+	// node accepts it.
+	if n.bootstrapped {
+		if err := n.storeAdminToken(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// 9. An operator's pending admin-token reset (rendercache admin-token
+	// reset) goes through raft once there is a leader.
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if _, err := operator.ApplyPendingReset(runCtx, n.raft, cfg.DataDir, log); err != nil && runCtx.Err() == nil {
+			log.Error("admin token reset failed", "err", err)
+		}
+		n.warnSupersededToken(runCtx)
+	}()
+	log.Info("node started", "http", n.HTTPAddr(), "internal", n.InternalAddr(), "raft", n.raft.Addr(), "gossip", cfg.GossipAddr, "bootstrapped", n.bootstrapped)
+	return n, nil
+}
+
+// newFSM returns the state machine with the commands of every replicated
+// resource.
+func (n *Node) newFSM() *consensus.FSM {
+	fsm := consensus.NewFSM(n.db.State(), n.log.With("subsystem", "fsm"))
 	// What goes with a domain when it is deleted, alone or with its account.
 	domainCascades := []domain.Cascade{webhook.DeleteForDomain}
 	account.Register(fsm, apikey.DeleteForAccount, domain.ForAccount(domainCascades...), zone.ForAccount, tenant.ForAccount)
@@ -126,8 +180,13 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	zone.Register(fsm)
 	tenant.Register(fsm)
 	tenanttraffic.Register(fsm)
+	return fsm
+}
 
-	// 4. Raft, with membership read through an adapter over gossip.
+// startRaft starts raft over the node's database with fsm; membership is
+// read through an adapter over gossip.
+func (n *Node) startRaft(fsm *consensus.FSM) (err error) {
+	cfg := n.cfg
 	rcfg := consensus.Default()
 	if cfg.Fast {
 		rcfg = rcfg.Fast()
@@ -137,17 +196,23 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	rcfg.SnapshotDir = filepath.Join(cfg.DataDir, "snapshots")
 	rcfg.Voters = cfg.Voters
 	rcfg.DeadNodeTimeout = cfg.DeadNodeTimeout
-	rcfg.Logger = log
+	rcfg.Logger = n.log
 	rcfg.Faults = cfg.Faults
 	if cfg.TrailingLogs > 0 {
 		rcfg.TrailingLogs = cfg.TrailingLogs
 	}
 	if n.raft, err = consensus.New(rcfg, n.db, fsm, membership{n}, n.peerClient(10*time.Second)); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
+		return fmt.Errorf("node: %w", err)
 	}
+	return nil
+}
 
-	// 5. Gossip, advertising every listener's address. Membership events
-	// move the cache ring from the start, so it exists first.
+// startGossip joins the gossip cluster, advertising every listener's
+// address, and follows its membership events.
+func (n *Node) startGossip(runCtx context.Context) (err error) {
+	cfg := n.cfg
+	// Membership events move the cache ring from the start, so it exists
+	// first.
 	n.ring = cache.NewRing(cfg.Name)
 	profile := "lan"
 	if cfg.Fast {
@@ -161,34 +226,24 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		Join:      cfg.Join,
 		PeersFile: filepath.Join(cfg.DataDir, "peers.json"),
 		Profile:   profile,
-		Logger:    log,
+		Logger:    n.log,
 		Faults:    cfg.Faults,
 	}); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
+		return fmt.Errorf("node: %w", err)
 	}
 	events, unsubscribe := n.members.Subscribe()
 	n.unsubscribe = unsubscribe
 	n.wg.Add(1)
 	go n.watchMembers(runCtx, events)
+	return nil
+}
 
-	// 6. A new data dir with nobody to join founds a cluster.
-	if len(cfg.Join) == 0 {
-		if n.bootstrapped, err = n.raft.BootstrapIfNew(n.db); err != nil {
-			return nil, fmt.Errorf("node: %w", err)
-		}
-	}
-
-	// 7. The render cache: the browser, the on-disk L2 and the sharded
-	// in-memory cache whose ring follows membership.
-	policy := origin.Policy{AllowPrivate: cfg.AllowPrivateOrigins, AllowCIDRs: cfg.AllowOriginCIDRs}
-	if err := n.startPages(runCtx, policy); err != nil {
-		return nil, err
-	}
-	n.updateRing()
-
-	// 8. Services and HTTP.
+// startServices creates the services and the API, and starts the public
+// and internal HTTP servers.
+func (n *Node) startServices(runCtx context.Context, policy origin.Policy) error {
+	cfg := n.cfg
 	n.accounts = account.NewService(n.raft, n.db.State(), cfg.Plans)
-	keys := apikey.NewService(n.raft, n.db.State(), log)
+	keys := apikey.NewService(n.raft, n.db.State(), n.log)
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); keys.RunToucher(runCtx, cfg.KeyTouchInterval) }()
 	n.registerMetrics()
@@ -199,10 +254,10 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	api := n.newAPI(keys, domains, webhooks)
 	n.registerZoneAPI(api, keys, policy)
 	if err := n.startTraffic(runCtx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := n.registerTenantAPI(api, keys, policy); err != nil {
-		return nil, err
+		return err
 	}
 	// The public listener: edge dispatches by host to the cache surfaces
 	// and hands everything else to the API; WrapPublic (tests: the
@@ -224,26 +279,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	// net/http's own answers to unparseable requests get JSON bodies too.
 	n.serve(n.httpSrv, httpapi.WrapListener(n.httpLn))
 	n.serve(n.intSrv, n.internalLn)
-
-	// 9. The founding node records the admin token's hash so that every
-	// node accepts it.
-	if n.bootstrapped {
-		if err := n.storeAdminToken(ctx); err != nil {
-			return nil, err
-		}
-	}
-	// 10. An operator's pending admin-token reset (rendercache admin-token
-	// reset) goes through raft once there is a leader.
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		if _, err := operator.ApplyPendingReset(runCtx, n.raft, cfg.DataDir, log); err != nil && runCtx.Err() == nil {
-			log.Error("admin token reset failed", "err", err)
-		}
-		n.warnSupersededToken(runCtx)
-	}()
-	log.Info("node started", "http", n.HTTPAddr(), "internal", n.InternalAddr(), "raft", n.raft.Addr(), "gossip", cfg.GossipAddr, "bootstrapped", n.bootstrapped)
-	return n, nil
+	return nil
 }
 
 func (n *Node) serve(srv *http.Server, ln net.Listener) {
