@@ -8,11 +8,11 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rendercache/rendercache/cache"
 	"github.com/rendercache/rendercache/edge"
+	"github.com/rendercache/rendercache/internal/bounded"
 	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/origin"
@@ -126,8 +126,7 @@ type Surface struct {
 	node   []string
 	view   *view
 
-	mu      sync.RWMutex
-	entries map[string]*entry // object base key → what this node knows of it
+	entries *bounded.Map[*entry] // object base key → what this node knows of it
 }
 
 // maxEntries bounds what a node remembers of objects; past it the map
@@ -163,7 +162,7 @@ func New(cfg Config) *Surface {
 		cfg.Now = time.Now
 	}
 	s := &Surface{cfg: cfg, log: cfg.Logger.With("subsystem", "tenant-surface"), suffix: "." + cfg.TenantDomain,
-		node: []string{cfg.Node}, entries: map[string]*entry{}, view: newView(cfg.State, cfg.Applied)}
+		node: []string{cfg.Node}, entries: bounded.New[*entry](maxEntries), view: newView(cfg.State, cfg.Applied)}
 	tr := cfg.Policy.Transport(30 * time.Second)
 	s.fetch = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.proxy = newProxy(s, tr)
@@ -470,24 +469,17 @@ func (st *site) Pass(w http.ResponseWriter, r *http.Request, err error) error {
 	return nil
 }
 
+// entry is what this node knows of the object of base key base, or nil.
 func (s *Surface) entry(base string) *entry {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.entries[base]
+	e, _ := s.entries.Get(base)
+	return e
 }
 
 // entryBytes is entry of a base key in bytes, without copying it.
 func (s *Surface) entryBytes(base []byte) *entry {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.entries[string(base)]
+	e, _ := s.entries.GetBytes(base)
+	return e
 }
 
-func (s *Surface) remember(base string, e *entry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.entries) >= maxEntries {
-		s.entries = map[string]*entry{}
-	}
-	s.entries[base] = e
-}
+// remember records what this node knows of the object of base key base.
+func (s *Surface) remember(base string, e *entry) { s.entries.Put(base, e) }

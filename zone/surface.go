@@ -14,6 +14,7 @@ import (
 
 	"github.com/rendercache/rendercache/cache"
 	"github.com/rendercache/rendercache/edge"
+	"github.com/rendercache/rendercache/internal/bounded"
 	"github.com/rendercache/rendercache/internal/errkind"
 	"github.com/rendercache/rendercache/internal/record"
 	"github.com/rendercache/rendercache/origin"
@@ -82,9 +83,10 @@ type Surface struct {
 	suffix string
 	view   *view
 
-	mu      sync.RWMutex
-	entries map[string]*entry // object base key → what this node knows of it
-	revalid map[string]bool   // base keys being revalidated after a soft purge
+	entries *bounded.Map[*entry] // object base key → what this node knows of it
+
+	mu      sync.Mutex
+	revalid map[string]bool // base keys being revalidated after a soft purge
 }
 
 // maxEntries bounds what a node remembers of objects; past it the map
@@ -121,7 +123,7 @@ func NewSurface(cfg SurfaceConfig) *Surface {
 		cfg.Now = time.Now
 	}
 	s := &Surface{cfg: cfg, log: cfg.Logger.With("subsystem", "zone-surface"), suffix: "." + cfg.CDNDomain,
-		entries: map[string]*entry{}, revalid: map[string]bool{}, view: newView(cfg.State, cfg.Applied)}
+		entries: bounded.New[*entry](maxEntries), revalid: map[string]bool{}, view: newView(cfg.State, cfg.Applied)}
 	tr := cfg.Policy.Transport(30 * time.Second)
 	s.fetch = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s.proxy = &httputil.ReverseProxy{
@@ -403,27 +405,20 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (flushes).
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
+// entry is what this node knows of the object of base key base, or nil.
 func (s *Surface) entry(base string) *entry {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.entries[base]
+	e, _ := s.entries.Get(base)
+	return e
 }
 
 // entryBytes is entry of a base key in bytes, without copying it.
 func (s *Surface) entryBytes(base []byte) *entry {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.entries[string(base)]
+	e, _ := s.entries.GetBytes(base)
+	return e
 }
 
-func (s *Surface) remember(base string, e *entry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.entries) >= maxEntries {
-		s.entries = map[string]*entry{}
-	}
-	s.entries[base] = e
-}
+// remember records what this node knows of the object of base key base.
+func (s *Surface) remember(base string, e *entry) { s.entries.Put(base, e) }
 
 // revalidate fetches key in the background, once per object at a time:
 // the fill on the key's owner revalidates with If-None-Match when the
