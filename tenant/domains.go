@@ -158,6 +158,9 @@ func applyDomainAdd(tx *storage.Tx, cmd consensus.Command) (any, error) {
 	} else if n >= MaxDomains {
 		return nil, ErrTooManyDomains
 	}
+	if err := releaseLapsed(tx, d.Hostname, req.At); err != nil {
+		return nil, err
+	}
 	if taken, err := record.Exists(tx, prefixHost+d.Hostname); err != nil {
 		return nil, err
 	} else if taken {
@@ -170,6 +173,45 @@ func applyDomainAdd(tx *storage.Tx, cmd consensus.Command) (any, error) {
 		return nil, err
 	}
 	return d, audit(tx, t.Slug, "domain.add", req.Actor, d.Hostname, nil, req.At)
+}
+
+// PendingTTL is how long a pending domain holds its hostname against
+// other adds: an unverified claim older than this lapses when anyone
+// (another tenant, or the same one again) adds the hostname, so a
+// hostname cannot be squatted by adding it and never verifying it.
+const PendingTTL = 7 * 24 * time.Hour
+
+// releaseLapsed removes host's pending record if it was added more than
+// PendingTTL before at (the adding command's time, so every replica
+// decides alike), and records the lapse in its tenant's audit log.
+func releaseLapsed(tx *storage.Tx, host string, at time.Time) error {
+	ref, err := record.Get[hostRef](tx, prefixHost+host, ErrDomainNotFound)
+	if errors.Is(err, ErrDomainNotFound) || err == nil && ref.Active {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	key := domainPrefix(ref.Slug) + host
+	d, err := record.Get[Domain](tx, key, ErrDomainNotFound)
+	switch {
+	case errors.Is(err, ErrDomainNotFound):
+		return nil // the index alone: the hostname stays taken
+	case err != nil:
+		return err
+	case d.Status != DomainPending || at.Sub(d.CreatedAt) <= PendingTTL:
+		return nil // the claim stands
+	}
+	if err := tx.Delete([]byte(key)); err != nil {
+		return err
+	}
+	if err := tx.Delete([]byte(prefixHost + host)); err != nil {
+		return err
+	}
+	// The event names no actor: who added the hostname again is another
+	// account's business.
+	return audit(tx, ref.Slug, "domain.lapse", Actor{AccountID: "system"}, host,
+		map[string]string{"reason": "pending for more than 7 days, and the hostname was added again"}, at)
 }
 
 // ownDomain returns host's record in slug, after authorizing actor for a.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -357,4 +358,45 @@ func FuzzCheckHostname(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A pending claim older than PendingTTL lapses when the hostname is added
+// again, by another tenant or the same one; a younger one, or an active
+// domain whatever its age, stays taken.
+func TestPendingDomainsLapse(t *testing.T) {
+	fx := newDomainFixture(t, origin.Policy{})
+	a := fx.account(t, "a@example.com")
+	b := fx.account(t, "b@example.com")
+	fx.create(t, a, "acme")
+	fx.create(t, b, "bolt")
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	fx.svc.now = func() time.Time { return clock }
+
+	fx.add(t, as(a), "acme", "squat.example.org")
+	clock = clock.Add(PendingTTL)
+	_, err := fx.svc.AddDomain(fx.ctx, as(b), "bolt", "squat.example.org")
+	wantKind(t, "a claim exactly PendingTTL old", err, errkind.Conflict)
+
+	clock = clock.Add(time.Minute)
+	d := fx.add(t, as(b), "bolt", "squat.example.org")
+	if d.Status != DomainPending {
+		t.Fatalf("taken over: %+v", d)
+	}
+	if ds, err := fx.svc.Domains(fx.ctx, as(a), "acme"); err != nil || len(ds) != 0 {
+		t.Fatalf("the lapsed claim is still the old tenant's: %v %v", ds, err)
+	}
+	evs, _, err := fx.tenants.Audit(fx.ctx, as(a), "acme", 10, 0)
+	if err != nil || len(evs) == 0 || evs[0].Action != "domain.lapse" || evs[0].ActorID != "system" {
+		t.Fatalf("audit of the lapse: %+v %v", evs, err)
+	}
+
+	// An active domain never lapses.
+	fx.dns.SetTXT(VerifyLabel+".squat.example.org", d.Verification.Value)
+	if v, err := fx.svc.VerifyDomain(fx.ctx, as(b), "bolt", "squat.example.org"); err != nil || v.Status != DomainActive {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	clock = clock.Add(10 * PendingTTL)
+	_, err = fx.svc.AddDomain(fx.ctx, as(a), "acme", "squat.example.org")
+	wantKind(t, "an old active domain", err, errkind.Conflict)
+	fx.RequireDeterministic(t)
 }
