@@ -275,6 +275,8 @@ func applyDomainCheck(tx *storage.Tx, cmd consensus.Command) (any, error) {
 		if err := audit(tx, t.Slug, "domain.verify", req.Actor, d.Hostname, nil, at); err != nil {
 			return nil, err
 		}
+	} else if err := audit(tx, t.Slug, "domain.verify-failed", req.Actor, d.Hostname, map[string]string{"reason": d.Reason}, at); err != nil {
+		return nil, err
 	}
 	return d, record.Put(tx, domainPrefix(t.Slug)+d.Hostname, d)
 }

@@ -177,11 +177,18 @@ func TestDomainLifecycle(t *testing.T) {
 	}
 	var actions []string
 	for _, e := range evs {
-		if strings.HasPrefix(e.Action, "domain.") {
-			actions = append(actions, e.Action+" "+e.Target)
+		if !strings.HasPrefix(e.Action, "domain.") {
+			continue
 		}
+		if e.Action == "domain.verify-failed" && e.Detail["reason"] == "" {
+			t.Fatalf("a failed verification without its reason: %+v", e)
+		}
+		actions = append(actions, e.Action+" "+e.Target)
 	}
-	if strings.Join(actions, ",") != "domain.remove cdn.acme.com,domain.verify cdn.acme.com,domain.add cdn.acme.com" {
+	// Newest first: the five failed verifications above, one per pending
+	// reason, then the one that activated it.
+	failed := strings.Repeat("domain.verify-failed cdn.acme.com,", 5)
+	if strings.Join(actions, ",") != "domain.remove cdn.acme.com,domain.verify cdn.acme.com,"+failed+"domain.add cdn.acme.com" {
 		t.Fatalf("audit: %v", actions)
 	}
 	fx.RequireDeterministic(t)
