@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -33,7 +32,7 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 	if err != nil {
 		return fmt.Errorf("tenant data key: %w", err)
 	}
-	n.tenants = tenant.NewService(n.raft, n.db.State(), tenant.Options{Policy: policy, Box: box, TenantDomain: n.cfg.TenantDomain,
+	n.tenants = tenant.NewService(n.settlingRaft(), n.db.State(), tenant.Options{Policy: policy, Box: box, TenantDomain: n.cfg.TenantDomain,
 		Resolver: tenant.NewResolver(n.cfg.DNSResolver), ProductDomains: n.productDomains()})
 	// The tenant hosts' surface (served by edge, its "api" and "site"
 	// groups by the peer handler).
@@ -63,10 +62,6 @@ func (n *Node) registerTenantAPI(api *httpapi.Router, keys *apikey.Service, poli
 		Admin:     operator.NewAuth(n.db.State(), n.cfg.AdminToken),
 		Tenants:   n.tenants,
 		PublicURL: strings.TrimSuffix(publicURL, "/"),
-		Settled: func(ctx context.Context) error {
-			_, err := n.ctl.Settle(ctx)
-			return err
-		},
 	}
 	deps.Traffic = n.traffic
 	if n.cfg.SMTPAddr != "" {

@@ -16,7 +16,7 @@ import (
 // through cachectl's fan-out; usage rides on the node's usage counter.
 func (n *Node) registerZoneAPI(api *httpapi.Router, keys *apikey.Service, policy origin.Policy) {
 	state := n.db.State()
-	n.zones = zone.NewService(n.raft, state, policy)
+	n.zones = zone.NewService(n.settlingRaft(), state, policy)
 	n.meter = zone.NewMeter(n.usage)
 	n.assets = zone.NewSurface(zone.SurfaceConfig{
 		State:     state,

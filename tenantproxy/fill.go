@@ -96,6 +96,11 @@ func (s *Surface) fill(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if generationOf(t) != k.tenantGen {
+		// The key is an earlier tenant's of the same slug (asked by a node
+		// that has not applied the delete yet): nothing of it is served.
+		return nil, tenant.ErrNotFound
+	}
 	if (k.kind == kindAPI && t.APIOrigin == "") || (k.kind != kindAPI && t.WebsiteOrigin == "") {
 		return encodeValue(envelope{Pass: true, FilledAt: s.cfg.Now(), TTL: passTTL}, nil)
 	}

@@ -48,7 +48,6 @@ func TestCrawlersOfPrerenderingTenantsGetRenderedPages(t *testing.T) {
 	const rslug = "rendered"
 	rhost := rslug + ".tenants.localhost"
 	fx.mustAPI("POST", "/api/tenants", map[string]any{"slug": rslug, "cms": map[string]any{"provider": "generic"}, "websiteOrigin": js.srv.URL, "prerender": true}, 201)
-	fx.converge()
 
 	rendered := func(resp *testcluster.Response, gen int, what string) {
 		t.Helper()
@@ -87,7 +86,6 @@ func TestCrawlersOfPrerenderingTenantsGetRenderedPages(t *testing.T) {
 
 	// Switched off, crawlers get the origin's HTML.
 	fx.mustAPI("PUT", "/api/tenants/"+rslug, map[string]any{"prerender": false}, 200)
-	fx.converge()
 	for i := range 3 {
 		resp := fx.visit(i, rhost, "/pricing", googlebot)
 		if resp.Status != 200 || !strings.Contains(string(resp.Body), "<script>") {

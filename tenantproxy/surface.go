@@ -207,6 +207,23 @@ func (s *Surface) Site(host string) (edge.Site, bool) {
 type site struct {
 	s *Surface
 	t tenant.Tenant
+	// gen tells this tenant from an earlier one of the same slug (its
+	// creation time): it is in every key, so a slug deleted and taken
+	// again never serves what the deleted tenant cached.
+	gen string
+}
+
+// newSite returns t's share of s.
+func newSite(s *Surface, t tenant.Tenant) *site { return &site{s: s, t: t, gen: generationOf(t)} }
+
+// generationOf is t's part of its keys beside the slug.
+func generationOf(t tenant.Tenant) string { return strconv.FormatInt(t.CreatedAt.UnixMilli(), 36) }
+
+// appendTenant appends <slug>.<generation>, the tenant's part of a key.
+func (st *site) appendTenant(b []byte) []byte {
+	b = append(b, st.t.Slug...)
+	b = append(b, '.')
+	return append(b, st.gen...)
 }
 
 // object is what a request asks of a tenant: its kind, the version that
@@ -218,12 +235,13 @@ type object struct {
 	pq      string
 }
 
-// appendBase appends o's base key (<kind>/<slug>/<version><path?query>),
-// under which a node remembers the object, to b.
+// appendBase appends o's base key
+// (<kind>/<slug>.<generation>/<version><path?query>), under which a node
+// remembers the object, to b.
 func (st *site) appendBase(b []byte, o object) []byte {
 	b = append(b, o.kind...)
 	b = append(b, '/')
-	b = append(b, st.t.Slug...)
+	b = st.appendTenant(b)
 	b = append(b, '/')
 	b = strconv.AppendUint(b, o.version, 10)
 	return append(b, o.pq...)
@@ -373,7 +391,7 @@ func (st *site) Key(buf []byte, r *http.Request) ([]byte, bool, error) {
 	sec := max(int64(st.ttl(o, e)/time.Second), 1)
 	buf = append(buf, o.kind...)
 	buf = append(buf, '/')
-	buf = append(buf, st.t.Slug...)
+	buf = st.appendTenant(buf)
 	buf = append(buf, '/')
 	buf = strconv.AppendUint(buf, o.version, 10)
 	buf = append(buf, '/')

@@ -42,16 +42,20 @@ func decodeValue(v []byte) (envelope, *edge.Answer, error) {
 }
 
 // groupKey is a parsed group key:
-// <kind>/<slug>/<version>/<ttl>.<generation>/<path and query>, where kind
-// is api, html or asset.
+// <kind>/<slug>.<tenant generation>/<version>/<ttl>.<generation>/<path
+// and query>, where kind is api, html or asset.
 type groupKey struct {
-	kind, slug, version, pq string
+	kind, slug, tenantGen, version, pq string
 }
 
 func parseKey(key string) (groupKey, error) {
 	parts := strings.SplitN(key, "/", 5)
-	if len(parts) != 5 || (parts[0] != kindAPI && parts[0] != kindHTML && parts[0] != kindAsset) || parts[1] == "" {
+	if len(parts) != 5 || (parts[0] != kindAPI && parts[0] != kindHTML && parts[0] != kindAsset) {
 		return groupKey{}, errBadKey
 	}
-	return groupKey{kind: parts[0], slug: parts[1], version: parts[2], pq: "/" + parts[4]}, nil
+	slug, gen, ok := strings.Cut(parts[1], ".")
+	if !ok || slug == "" || gen == "" {
+		return groupKey{}, errBadKey
+	}
+	return groupKey{kind: parts[0], slug: slug, tenantGen: gen, version: parts[2], pq: "/" + parts[4]}, nil
 }

@@ -55,7 +55,7 @@ func (v *view) lookup(s *Surface, host string) (st *site, remember bool, err err
 	}
 	switch {
 	case err == nil:
-		return &site{s: s, t: t}, true, nil
+		return newSite(s, t), true, nil
 	case errors.Is(err, tenant.ErrNotFound), errors.Is(err, tenant.ErrDomainNotFound):
 		return nil, true, nil
 	}

@@ -155,9 +155,6 @@ func (s *Service) Purge(ctx context.Context, accountID string, m Mode, id string
 	if err != nil {
 		return Zone{}, err
 	}
-	if err := s.raft.Fresh(ctx); err != nil {
-		return Zone{}, err
-	}
 	return decode(raw, "purge zone")
 }
 

@@ -77,10 +77,6 @@ func (a *API) removeDomain(w http.ResponseWriter, r *http.Request, ps httprouter
 	if err := a.deps.Tenants.RemoveDomain(r.Context(), c.actor, ps.ByName("slug"), h); err != nil {
 		return err
 	}
-	// Once this answers, no live node serves the host any more.
-	if err := a.settled(r.Context()); err != nil {
-		return err
-	}
 	httpapi.WriteJSON(w, http.StatusOK, okBody{OK: true})
 	return nil
 }
@@ -93,12 +89,6 @@ func (a *API) verifyDomain(w http.ResponseWriter, r *http.Request, ps httprouter
 	d, err := a.deps.Tenants.VerifyDomain(r.Context(), c.actor, ps.ByName("slug"), h)
 	if err != nil {
 		return err
-	}
-	if d.Status == tenant.DomainActive {
-		// Once this answers active, every live node serves the host.
-		if err := a.settled(r.Context()); err != nil {
-			return err
-		}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, d)
 	return nil

@@ -39,9 +39,6 @@ func (a *API) fireWebhook(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if err != nil {
 		return err
 	}
-	if err := a.settled(r.Context()); err != nil {
-		return err
-	}
 	httpapi.WriteJSON(w, http.StatusOK, fired{OK: true, HTMLCacheVersion: v.HTMLCacheVersion})
 	return nil
 }
@@ -200,11 +197,6 @@ func (a *API) receive(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	f, err := a.deps.Tenants.Receive(r.Context(), id, ps.ByName("secret"), et, received)
 	if err != nil {
 		return err
-	}
-	if f.Refreshed {
-		if err := a.settled(r.Context()); err != nil {
-			return err
-		}
 	}
 	out := receivedBody{OK: true, Refreshed: f.Refreshed}
 	if f.Refreshed {

@@ -337,9 +337,6 @@ func (a *API) refresh(w http.ResponseWriter, r *http.Request, ps httprouter.Para
 	if err != nil {
 		return err
 	}
-	if err := a.settled(r.Context()); err != nil {
-		return err
-	}
 	httpapi.WriteJSON(w, http.StatusOK, refreshed{OK: true, Versions: v})
 	return nil
 }

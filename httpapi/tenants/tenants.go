@@ -86,26 +86,12 @@ type Deps struct {
 	// PublicURL is --public-url, the base of the receiver URLs handed out
 	// (no trailing slash).
 	PublicURL string
-	// Settled waits until every live node has applied this node's writes
-	// so far (cachectl.Service.Settle). A
-	// cache-version bump answers only after it, as a purge does, so the
-	// very next request on any node is a miss. Nil skips the wait (tests
-	// of one node).
-	Settled func(ctx context.Context) error
 	// Checks runs cachely-check and website-implementation-check; nil
 	// answers them 503.
 	Checks Checks
 	// Traffic reads tenant hosts' usage, analytics and logs; nil leaves
 	// those routes out.
 	Traffic Traffic
-}
-
-// settled waits for Settled, if set.
-func (a *API) settled(ctx context.Context) error {
-	if a.deps.Settled == nil {
-		return nil
-	}
-	return a.deps.Settled(ctx)
 }
 
 // API is the tenants API. Safe for concurrent use.
