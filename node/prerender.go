@@ -44,6 +44,8 @@ func (n *Node) renderDomain(host string) (domain.Domain, error) {
 		Origin:       t.WebsiteOrigin,
 		CacheTTL:     ttl,
 		Render:       domain.DefaultRender(),
+		Quality:      domain.DefaultQuality(),
+		Recache:      domain.DefaultRecache(),
 		CacheVersion: t.Versions.HTMLCacheVersion,
 		CreatedAt:    t.CreatedAt,
 		UpdatedAt:    t.UpdatedAt,

@@ -104,10 +104,15 @@ func newRecacher(s *Service, cfg RecacheConfig) *recacher {
 }
 
 // dueAt returns when a page rendered at renderedAt is due: lead × TTL
-// before it expires.
+// before it expires, and no later than one cache generation (bucketFor)
+// plus a render's allowance before it: the other nodes take the new page
+// at the next generation, and crawlers must not meet the old one past its
+// TTL meanwhile. At most half the TTL early.
 func dueAt(renderedAt time.Time, d domain.Domain) time.Time {
 	ttl := TTL(d)
-	return renderedAt.Add(ttl - time.Duration(d.Recache.LeadFraction*float64(ttl)))
+	lead := time.Duration(d.Recache.LeadFraction * float64(ttl))
+	lead = max(lead, min(bucketFor(ttl)+busyDelay, ttl/2))
+	return renderedAt.Add(ttl - lead)
 }
 
 // asked records that a crawler requested k, whose L2 copy was rendered at
@@ -186,9 +191,24 @@ func (r *recacher) setDue(e *entry, t time.Time) {
 func (r *recacher) putBack(e *entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.putBackLocked(e, e.dueAt)
+}
+
+// putBackAt is putBack at due time due, or later if a render set a later
+// one meanwhile.
+func (r *recacher) putBackAt(e *entry, due time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.dueAt.After(due) {
+		due = e.dueAt
+	}
+	r.putBackLocked(e, due)
+}
+
+func (r *recacher) putBackLocked(e *entry, due time.Time) {
 	e.busy = false
 	if r.entries[e.key.StoreKey()] == e {
-		r.setDue(e, e.dueAt)
+		r.setDue(e, due)
 	}
 }
 
@@ -239,8 +259,11 @@ func (r *recacher) tick(ctx context.Context) {
 		}
 		e := heap.Pop(&r.due).(*entry)
 		e.busy = true
+		// Fills and renders update the entry under r.mu meanwhile: the
+		// checks below, made without it, read this copy.
+		st := dueState{retry: e.retry, askedAt: e.askedAt, renderedAt: e.renderedAt}
 		r.mu.Unlock()
-		d, ok := r.check(e, now)
+		d, ok := r.check(e, st, now)
 		if !ok {
 			continue
 		}
@@ -252,8 +275,14 @@ func (r *recacher) tick(ctx context.Context) {
 			deferred = append(deferred, e)
 			return
 		}
-		r.start(ctx, e, d)
+		r.start(ctx, e, st, d)
 	}
+}
+
+// dueState is what tick read of a due entry under r.mu.
+type dueState struct {
+	retry               bool
+	askedAt, renderedAt time.Time
 }
 
 // Answers of admit.
@@ -295,7 +324,7 @@ func (r *recacher) admit(host string) int {
 // domain is gone, recache is off or the page was purged, or when this
 // node no longer owns it; a page whose domain's settings moved its due
 // time later goes back on the heap.
-func (r *recacher) check(e *entry, now time.Time) (domain.Domain, bool) {
+func (r *recacher) check(e *entry, st dueState, now time.Time) (domain.Domain, bool) {
 	drop := func() (domain.Domain, bool) {
 		r.drop(e)
 		return domain.Domain{}, false
@@ -310,15 +339,14 @@ func (r *recacher) check(e *entry, now time.Time) (domain.Domain, bool) {
 	if owner, _ := r.s.cfg.Ring.Owner(e.key.String()); owner != r.s.cfg.Ring.Self() {
 		return drop()
 	}
-	if e.retry {
+	if st.retry {
 		return d, true
 	}
-	if !d.Recache.Enabled || e.askedAt.IsZero() || now.Sub(e.askedAt) > TTL(d) {
+	if !d.Recache.Enabled || st.askedAt.IsZero() || now.Sub(st.askedAt) > TTL(d) {
 		return drop()
 	}
-	if due := dueAt(e.renderedAt, d); due.After(now) {
-		e.dueAt = due
-		r.putBack(e)
+	if due := dueAt(st.renderedAt, d); due.After(now) {
+		r.putBackAt(e, due)
 		return domain.Domain{}, false
 	}
 	return d, true
@@ -341,10 +369,10 @@ func (r *recacher) limiter(host string) *rate.Limiter {
 // it back on the heap when done: at its next due time after a good
 // render, at the guard's retry time after a rejection, a little later
 // when the render queue was full, never when over the quota.
-func (r *recacher) start(ctx context.Context, e *entry, d domain.Domain) {
+func (r *recacher) start(ctx context.Context, e *entry, st dueState, d domain.Domain) {
 	s := r.s
 	cause := "recache"
-	if e.retry {
+	if st.retry {
 		cause = "retry"
 	}
 	s.stats.Recaches.Add(1)

@@ -75,9 +75,10 @@ type Config struct {
 // Stats counts what the service did, for metrics.
 type Stats struct {
 	Renders, RenderFailures, L2Hits, Revalidations atomic.Int64
-	// Recaches counts proactive re-renders started; Rejections the
-	// background re-renders the quality guard rejected.
-	Recaches, Rejections atomic.Int64
+	// Recaches counts proactive re-renders started (the guard's
+	// rejections are the rendercache_page_quality_rejections_total
+	// counter).
+	Recaches atomic.Int64
 }
 
 // Service answers page requests from the cluster-wide render cache. Safe
