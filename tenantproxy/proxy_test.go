@@ -30,6 +30,12 @@ func TestTenantProxy(t *testing.T) {
 	run("APIOneOriginFetchFor200Concurrent", func(t *testing.T) { fx.apiConcurrent(t, "/hot200", 200) })
 	run("NewTenantServedOnOtherNodeAtOnce", fx.newTenantElsewhere)
 	run("APIReadOnly405", fx.apiReadOnly)
+	run("OverlongURL400", func(t *testing.T) {
+		r := fx.get(fx.f, "GET", "/~api/search?q="+strings.Repeat("a", 9000))
+		if r.Status != 400 || !strings.Contains(string(r.Body), "8192") {
+			t.Fatalf("overlong URL: %s", r)
+		}
+	})
 	run("APIPreviewBypasses", fx.apiPreview)
 	run("APIVisitorAuthorizationBypassesUnlessCacheAuthorized", fx.apiVisitorAuth)
 	run("APIOriginErrorNotCached", fx.apiOriginError)

@@ -71,6 +71,10 @@ const (
 	kindAsset = "asset"
 )
 
+// maxPathQuery bounds a request's normalised path and query (GraphQL GETs
+// of CMS SDKs carry long queries).
+const maxPathQuery = 8192
+
 // apiPrefix is the CMS API proxy's path prefix on a tenant host.
 const apiPrefix = "/~api"
 
@@ -102,6 +106,9 @@ var (
 	ErrToken = errkind.New(errkind.Internal, "the tenant's API token could not be read")
 	// errPass is the fill error of an object that is not cached.
 	errPass = errkind.New(errkind.Unavailable, "tenant: pass")
+	// ErrLongURL refuses a path and query over maxPathQuery bytes: they
+	// are part of every key and map entry of the object.
+	ErrLongURL = errkind.New(errkind.Invalid, "the path and query must be at most 8192 bytes")
 	// errBadKey refuses a group key that this surface did not make.
 	errBadKey = errkind.New(errkind.Invalid, "tenant: malformed key")
 )
@@ -274,6 +281,9 @@ func (st *site) objectOf(r *http.Request) (object, error) {
 		if q := r.URL.Query().Encode(); q != "" {
 			pq += "?" + q
 		}
+	}
+	if len(pq) > maxPathQuery {
+		return object{}, ErrLongURL
 	}
 	v := st.t.Versions
 	ver := v.AssetCacheVersion

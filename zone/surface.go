@@ -334,19 +334,25 @@ func (st *site) Fill(ctx context.Context, r *http.Request, key string) (*edge.An
 			return nil, edge.Miss, errPass
 		}
 		// stale-if-error: whatever failed (the origin, the owner), a copy
-		// this node served is better than an error.
-		if prev != nil && prev.answer != nil {
+		// this node served is better than an error, unless a hard tag
+		// purge removed it (a path purge changes the base key already).
+		if prev != nil && prev.answer != nil && st.tagsCurrent(prev) {
 			return nil, edge.Miss, staleError{prev.answer}
 		}
 		return nil, edge.Miss, err
 	}
+	// Key counted the request's bytes and hit already when it reused the
+	// key this node remembered (the hot map had evicted the answer).
+	counted := prev != nil && prev.key == key
 	st.s.remember(base, e)
-	st.meter(func(m *Meter) {
-		m.Bytes(st.z, int64(len(a.Body())))
-		if outcome == edge.Hit {
-			m.Hit(st.z)
-		}
-	})
+	if !counted {
+		st.meter(func(m *Meter) {
+			m.Bytes(st.z, int64(len(a.Body())))
+			if outcome == edge.Hit {
+				m.Hit(st.z)
+			}
+		})
+	}
 	return a, outcome, nil
 }
 

@@ -1,6 +1,8 @@
 package zone
 
 import (
+	"errors"
+
 	"github.com/rendercache/rendercache/internal/indexmemo"
 	"github.com/rendercache/rendercache/internal/record"
 )
@@ -38,10 +40,14 @@ func newView(state record.Reader, applied func() uint64) *view {
 // applied index, so that a hit does not allocate one.
 func (v *view) site(s *Surface, name string) (*site, bool) {
 	st := v.zones.Get(name, func() (*site, bool) {
-		if z, err := ByName(v.state, name); err == nil && z.Active {
+		z, err := ByName(v.state, name)
+		switch {
+		case err == nil && z.Active:
 			return &site{s: s, z: z}, true
+		case err == nil || errors.Is(err, ErrNotFound):
+			return nil, true
 		}
-		return nil, true
+		return nil, false // a read error is not an answer to remember
 	})
 	return st, st != nil
 }
