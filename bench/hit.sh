@@ -459,6 +459,7 @@ cluster() {
 	local size
 	for size in $SIZES; do
 		local src=$WORK/src-$size.html
+		[ -f "$src" ] || make_page "$src" "$size" # PARTS without page
 		start_origin "$src"
 		start_node c1
 		local n1=$NODE_HTTP g1=$NODE_GOSSIP key
@@ -469,10 +470,15 @@ cluster() {
 		local n3=$NODE_HTTP
 		# Every node sees three members before the domain exists.
 		for n in "$n1" "$n2" "$n3"; do
+			local seen=0
 			for _ in $(seq 300); do
-				if [ "$(curl -s -H "Authorization: Bearer $ADMIN" "http://$n/admin/cluster" | grep -o '"name"' | wc -l)" -ge 3 ]; then break; fi
+				if [ "$(curl -s -H "Authorization: Bearer $ADMIN" "http://$n/admin/cluster" | grep -o '"name"' | wc -l)" -ge 3 ]; then
+					seen=1
+					break
+				fi
 				sleep 0.1
 			done
+			[ "$seen" = 1 ] || { echo "node $n never saw three members" >&2; exit 1; }
 		done
 		register_domain "$n1" "$ORIGIN"
 		# A page that c1 does not own: whoever rendered it owns it.
