@@ -193,3 +193,17 @@ func (p Policy) Transport(responseHeader time.Duration) *http.Transport {
 		ForceAttemptHTTP2:     true,
 	}
 }
+
+// Origin parses raw (ParseOrigin) and applies the policy to it
+// (CheckOrigin), returning the origin in its normal form: what every
+// resource that stores an origin (zones, tenants) checks before a write.
+func (p Policy) Origin(ctx context.Context, raw string) (string, error) {
+	o, err := ParseOrigin(raw)
+	if err != nil {
+		return "", err
+	}
+	if err := p.CheckOrigin(ctx, nil, o); err != nil {
+		return "", err
+	}
+	return o.String(), nil
+}

@@ -73,17 +73,7 @@ func (s *Service) checkOrigin(ctx context.Context, raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
-	if len(raw) > MaxOriginLen {
-		raw = raw[:MaxOriginLen+1] // ParseOrigin refuses it by length
-	}
-	o, err := origin.ParseOrigin(raw)
-	if err != nil {
-		return "", err
-	}
-	if err := s.policy.CheckOrigin(ctx, nil, o); err != nil {
-		return "", err
-	}
-	return o.String(), nil
+	return s.policy.Origin(ctx, raw)
 }
 
 // checkPatch validates and normalizes every field p sets.

@@ -11,8 +11,6 @@ import (
 const (
 	// MaxSlugLen is a DNS label's limit.
 	MaxSlugLen = 63
-	// MaxOriginLen matches origin.ParseOrigin's limit.
-	MaxOriginLen = 2048
 	// MaxCMSFields and the two lengths bound the provider fields (space
 	// IDs, environments, repository names: never tokens, which go to
 	// PUT api-token encrypted).

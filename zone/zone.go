@@ -25,8 +25,6 @@ func (m Mode) Valid() bool { return m == Live || m == Test }
 const (
 	// MaxNameLen is a DNS label's limit.
 	MaxNameLen = 63
-	// MaxOriginLen matches origin.ParseOrigin's limit.
-	MaxOriginLen = 2048
 	// MaxPurgeValueLen bounds a purged path, prefix or tag.
 	MaxPurgeValueLen = 2048
 	// IDPrefix starts every zone ID.
