@@ -3,15 +3,13 @@ package tenant
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/rendercache/rendercache/internal/record"
 )
 
 // Snapshot is a tenant's compiled runtime configuration, the seed's
-// proxy:{slug} KV blob: what the tenant proxy (next issue) reads on its
-// hot path instead of decoding raft state per request. It never holds a
-// secret: the proxy asks APIToken for the CMS token.
+// proxy:{slug} KV blob, as edge-config shows it. It never holds a
+// secret.
 type Snapshot struct {
 	Slug          string   `json:"slug"`
 	PublicOrigin  string   `json:"publicOrigin"`
@@ -24,27 +22,6 @@ type Snapshot struct {
 	Versions      Versions `json:"versions"`
 	CMSProvider   string   `json:"cmsProvider"`
 	UpdatedAt     string   `json:"updatedAt"`
-}
-
-// edgeStore is this node's snapshots by slug. Safe for concurrent use.
-type edgeStore struct {
-	mu sync.RWMutex
-	m  map[string]Snapshot
-}
-
-func newEdgeStore() *edgeStore { return &edgeStore{m: map[string]Snapshot{}} }
-
-func (e *edgeStore) put(s Snapshot) {
-	e.mu.Lock()
-	e.m[s.Slug] = s
-	e.mu.Unlock()
-}
-
-func (e *edgeStore) get(slug string) (Snapshot, bool) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	s, ok := e.m[slug]
-	return s, ok
 }
 
 // PublicOrigin is where visitors reach the tenant: its website origin if
@@ -74,32 +51,16 @@ func (s *Service) compile(t Tenant) Snapshot {
 		Versions: t.Versions, CMSProvider: t.CMS.Provider, UpdatedAt: t.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
 }
 
-// EdgeConfig rebuilds this node's snapshot of the tenant from replicated
-// state and reads it back (editor and above): the seed's idempotent
-// "re-sync", with no state change and no purge.
+// EdgeConfig compiles the tenant's snapshot from replicated state
+// (editor and above): the seed's idempotent "re-sync", with no state
+// change and no purge. Every node's proxy reads replicated state itself,
+// so there is nothing to push: the answer shows what it serves.
 func (s *Service) EdgeConfig(ctx context.Context, actor Actor, slug string) (summary Snapshot, exists bool, err error) {
 	t, _, err := s.Authorize(ctx, actor, slug, ActRefreshCache)
 	if err != nil {
 		return Snapshot{}, false, err
 	}
-	s.edge.put(s.compile(t))
-	got, ok := s.edge.get(slug)
-	return got, ok, nil
-}
-
-// Runtime returns the tenant's snapshot on this node, compiling it from
-// local state when it is missing or older than the committed tenant.
-func (s *Service) Runtime(slug string) (Snapshot, bool) {
-	t, err := record.Get[Tenant](s.state, prefixTenant+slug, ErrNotFound)
-	if err != nil {
-		return Snapshot{}, false
-	}
-	snap := s.compile(t)
-	if cur, ok := s.edge.get(slug); ok && cur == snap {
-		return cur, true
-	}
-	s.edge.put(snap)
-	return snap, true
+	return s.compile(t), true, nil
 }
 
 // Lookup returns the tenant slug names from r (local state) without

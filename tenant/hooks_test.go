@@ -165,8 +165,8 @@ func TestEdgeConfig(t *testing.T) {
 	if _, err := fx.tenants.Refresh(fx.ctx, as(own), "acme", RefreshAll); err != nil {
 		t.Fatal(err)
 	}
-	if snap, ok := fx.tenants.Runtime("acme"); !ok || snap.Versions != (Versions{2, 2, 2}) {
-		t.Fatalf("runtime after refresh: %+v", snap)
+	if snap, ok, err := fx.tenants.EdgeConfig(fx.ctx, as(own), "acme"); err != nil || !ok || snap.Versions != (Versions{2, 2, 2}) {
+		t.Fatalf("edge config after refresh: %+v %v %v", snap, ok, err)
 	}
 	if fx.tenants.ProxyBase("acme") != "https://acme.tenants.test" {
 		t.Fatal(fx.tenants.ProxyBase("acme"))

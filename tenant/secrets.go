@@ -191,25 +191,6 @@ func (s *Service) FireWebhook(ctx context.Context, slug, given string) (Versions
 	return decode[Versions](out, "tenant webhook")
 }
 
-// Exists reports whether slug names a tenant, for the unauthenticated
-// routes whose 404 the seed lists. It does not say who may see it.
-func (s *Service) Exists(ctx context.Context, slug string) (bool, error) {
-	if !validLabel(slug) {
-		return false, ErrNotFound
-	}
-	if err := s.raft.Fresh(ctx); err != nil {
-		return false, err
-	}
-	ok, err := record.Exists(s.state, prefixTenant+slug)
-	if err != nil {
-		return false, err
-	}
-	if !ok {
-		return false, ErrNotFound
-	}
-	return true, nil
-}
-
 type apiTokenRequest struct {
 	Actor  Actor        `json:"actor"`
 	Slug   string       `json:"slug"`

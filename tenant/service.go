@@ -30,7 +30,6 @@ type Service struct {
 	box          *seal.Box
 	tenantDomain string
 	now          func() time.Time
-	edge         *edgeStore
 	resolver     Resolver
 	products     []string
 }
@@ -58,7 +57,7 @@ type Options struct {
 
 // NewService returns a tenant service.
 func NewService(raft consensus.Proposer, state *storage.State, opts Options) *Service {
-	s := &Service{raft: raft, state: state, policy: opts.Policy, box: opts.Box, tenantDomain: opts.TenantDomain, now: time.Now, edge: newEdgeStore()}
+	s := &Service{raft: raft, state: state, policy: opts.Policy, box: opts.Box, tenantDomain: opts.TenantDomain, now: time.Now}
 	s.resolver, s.products = opts.Resolver, productDomains(opts)
 	if s.resolver == nil {
 		s.resolver = NewResolver("")

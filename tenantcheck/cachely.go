@@ -252,7 +252,7 @@ func versionItem(t tenant.Tenant, ps []Probe) Item {
 	case got == "":
 		it.State, it.Detail = ActiveNeedsAttention, "the answer carries no x-cachely-version (stored: "+want+")."
 	default:
-		it.State, it.Detail = ActiveNeedsAttention, fmt.Sprintf("the edge serves version %q while the stored one is %q: the edge may not have the latest configuration (try edge-config).", got, want)
+		it.State, it.Detail = ActiveNeedsAttention, fmt.Sprintf("the edge serves version %q while the stored one is %q: a cache refresh may still be reaching every node, or the probe reached another deployment.", got, want)
 	}
 	return it
 }
